@@ -1,0 +1,1 @@
+"""token_drop: efficient BERT pretraining and inference for the TF Model Garden."""

@@ -1,0 +1,1 @@
+"""Benchmark scripts: each prints a table of ratios against the baseline encoder."""

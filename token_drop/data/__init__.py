@@ -1,0 +1,1 @@
+"""Data: pretraining and fine-tuning inputs, their CLIs and input checks."""

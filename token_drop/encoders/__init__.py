@@ -1,0 +1,1 @@
+"""Encoders, one per method, each next to its config dataclass."""

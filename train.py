@@ -1,0 +1,129 @@
+"""Model Garden training driver for every token_drop experiment.
+
+Usage (stack config files; later ones and --params_override win):
+
+  python train.py --experiment=token_drop_bert/pretraining \
+    --config_file=configs/demo/pretrain_demo.yaml \
+    --config_file=configs/demo/tiny_token_drop.yaml \
+    --params_override=trainer.train_steps=200 \
+    --mode=train_and_eval --model_dir=/tmp/token_drop_demo
+
+It is tfm's `official/nlp/train.py` flow (standard tfm flags, params.yaml in
+model_dir, mixed precision and distribution strategy from `runtime`,
+`train_lib.run_experiment`) with three additions: `import experiments`
+registers this project's experiments next to tfm's (`bert/pretraining` stays
+available as the baseline), configuration and input errors are reported by
+file and key before any training, and the run ends with a short report.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+import gin
+
+# pylint: disable=unused-import
+import experiments  # Registers this project's and tfm's experiments.
+# pylint: enable=unused-import
+from official.common import distribute_utils
+from official.common import flags as tfm_flags
+from official.core import task_factory
+from official.core import train_lib
+from official.core import train_utils
+from official.modeling import performance
+from token_drop.core import config_parser
+from token_drop.core import preflight
+from token_drop.core import trainer as trainer_lib
+from token_drop.data import checks
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_bool(
+    'enable_async_checkpointing', default=False,
+    help='Write checkpoints in a background thread.')
+
+_USER_ERRORS = (config_parser.ConfigError, checks.InputDataError)
+
+
+def _format_logs(logs) -> str:
+  items = []
+  for key in sorted(logs):
+    try:
+      items.append(f'{key}={float(logs[key]):.4g}')
+    except (TypeError, ValueError):
+      continue
+  return ', '.join(items)
+
+
+def run(params, model_dir: str, mode: str):
+  """Builds the strategy, task and trainer and runs the experiment.
+
+  Args:
+    params: A locked `ExperimentConfig`.
+    model_dir: Where checkpoints, summaries and params.yaml go.
+    mode: One of tfm's modes (train, eval, train_and_eval, continuous_eval).
+
+  Returns:
+    The trainer, holding the last train and eval logs.
+  """
+  preflight.check(params)
+  if params.runtime.mixed_precision_dtype:
+    performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
+  strategy = distribute_utils.get_distribution_strategy(
+      distribution_strategy=params.runtime.distribution_strategy,
+      all_reduce_alg=params.runtime.all_reduce_alg,
+      num_gpus=params.runtime.num_gpus,
+      tpu_address=params.runtime.tpu,
+      **params.runtime.model_parallelism())
+  with strategy.scope():
+    task = task_factory.get_task(params.task, logging_dir=model_dir)
+    trainer = train_utils.create_trainer(
+        params, task, train='train' in mode,
+        evaluate='eval' in mode,
+        checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
+            params, model_dir),
+        trainer_cls=trainer_lib.Trainer)
+  train_lib.run_experiment(
+      distribution_strategy=strategy, task=task, mode=mode, params=params,
+      model_dir=model_dir, trainer=trainer,
+      save_summary=strategy.extended.should_checkpoint,
+      enable_async_checkpointing=FLAGS.enable_async_checkpointing)
+  return trainer
+
+
+def main(_):
+  gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
+  try:
+    params = config_parser.parse_configuration(FLAGS)
+    model_dir = FLAGS.model_dir
+    if 'train' in FLAGS.mode:
+      # Eval-only jobs must not race the train job writing the same file.
+      train_utils.serialize_config(params, model_dir)
+    trainer = run(params, model_dir, FLAGS.mode)
+  except _USER_ERRORS as e:
+    logging.error('%s', e)
+    sys.exit(f'error: {e}')
+  train_utils.save_gin_config(FLAGS.mode, model_dir)
+  if trainer.last_train_logs:
+    print(f'final train metrics: {_format_logs(trainer.last_train_logs)}')
+  if trainer.last_eval_logs:
+    print(f'final validation metrics: {_format_logs(trainer.last_eval_logs)}')
+  print(f'checkpoints and summaries in {os.path.abspath(model_dir)}; watch '
+        f'with: tensorboard --logdir {os.path.abspath(model_dir)}')
+
+
+def define_flags():
+  tfm_flags.define_flags()
+  flags.mark_flags_as_required(['experiment', 'mode', 'model_dir'])
+
+
+def run_main():
+  """Console-script entry point (`token-drop-train`)."""
+  define_flags()
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run_main()
