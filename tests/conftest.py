@@ -10,9 +10,11 @@ import sys
 
 import tensorflow as tf
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-  sys.path.insert(0, REPO_ROOT)
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(TESTS_DIR)
+for _path in (REPO_ROOT, TESTS_DIR):  # train.py and train_utils_for_tests.py
+  if _path not in sys.path:
+    sys.path.insert(0, _path)
 
 _cpus = tf.config.list_physical_devices('CPU')
 tf.config.set_logical_device_configuration(

@@ -1,0 +1,53 @@
+"""Helpers for tests that run train.py: tiny overrides and a subprocess runner."""
+
+import os
+import subprocess
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_DATA = os.path.join('configs', 'demo', 'pretrain_demo.yaml')
+TINY_BERT = os.path.join('configs', 'demo', 'tiny_bert.yaml')
+
+
+def tiny_pretrain_override(train_steps=6, steps_per_loop=2, encoder='bert',
+                           extra=''):
+  """A --params_override shrinking the demo pretraining to seconds."""
+  items = []
+  if encoder:
+    e = f'task.model.encoder.{encoder}'
+    items += [f'{e}.hidden_size=32', f'{e}.num_layers=2',
+              f'{e}.num_attention_heads=2', f'{e}.intermediate_size=64']
+  for data in ('train_data', 'validation_data'):
+    items += [f'task.{data}.global_batch_size=4', f'task.{data}.seq_length=32',
+              f'task.{data}.max_predictions_per_seq=5']
+  items += [
+      f'trainer.train_steps={train_steps}',
+      f'trainer.steps_per_loop={steps_per_loop}',
+      f'trainer.summary_interval={steps_per_loop}',
+      f'trainer.checkpoint_interval={steps_per_loop}',
+      f'trainer.validation_interval={train_steps}',
+      'trainer.validation_steps=2',
+      f'trainer.optimizer_config.learning_rate.polynomial.decay_steps={train_steps}',
+      'trainer.optimizer_config.warmup.polynomial.warmup_steps=1',
+  ]
+  if extra:
+    items.append(extra)
+  return ','.join(items)
+
+
+def train_command(model_dir, experiment='bert/pretraining', config_files=(
+    DEMO_DATA, TINY_BERT), override=None, mode='train_and_eval'):
+  cmd = [sys.executable, os.path.join(REPO_ROOT, 'train.py'),
+         f'--experiment={experiment}', f'--mode={mode}',
+         f'--model_dir={model_dir}']
+  cmd += [f'--config_file={f}' for f in config_files]
+  if override:
+    cmd.append(f'--params_override={override}')
+  return cmd
+
+
+def run_train(model_dir, timeout=600, env=None, **kwargs):
+  """Runs train.py from the repo root; returns the CompletedProcess."""
+  return subprocess.run(
+      train_command(model_dir, **kwargs), cwd=REPO_ROOT, capture_output=True,
+      text=True, timeout=timeout, env=env, check=False)
