@@ -9,4 +9,5 @@ their config modules; each module of this package registers one method family.
 from official.nlp.configs import finetuning_experiments
 from official.nlp.configs import pretraining_experiments
 from token_drop.data import pretrain_dataloader
+from experiments import token_drop_bert
 # pylint: enable=unused-import

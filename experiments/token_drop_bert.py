@@ -1,0 +1,88 @@
+"""Token dropping (Hou et al., ACL 2022): `token_drop_bert/pretraining`.
+
+Defaults are the paper's BERT-base run (and tfm's
+official/projects/token_dropping YAML): 12 layers x 768, sequence 512, keep
+256 tokens in layers 5-10, AdamW 1e-4 with 10k linear warmup and linear
+decay to 0 over 1M steps, global batch 512, 76 predictions per sequence, MLM
+only. configs/wiki_books_pretrain.yaml adds next-sentence prediction.
+
+The pretrained checkpoint is a plain BERT checkpoint: fine-tune it with tfm's
+BERT fine-tuning experiments (e.g. `bert/sentence_prediction`) and
+`task.init_checkpoint`.
+"""
+
+from official.core import config_definitions as cfg
+from official.core import exp_factory
+from official.modeling import optimization
+from official.nlp.configs import bert
+from official.nlp.configs import encoders
+from token_drop.data import pretrain_dataloader
+from token_drop.encoders import token_drop_bert
+from token_drop.tasks import token_drop_masked_lm
+
+SEQ_LENGTH = 512
+MAX_PREDICTIONS_PER_SEQ = 76
+GLOBAL_BATCH_SIZE = 512
+TRAIN_STEPS = 1_000_000
+WARMUP_STEPS = 10_000
+
+
+def _data(is_training: bool) -> pretrain_dataloader.PretrainDataConfig:
+  return pretrain_dataloader.PretrainDataConfig(
+      is_training=is_training,
+      drop_remainder=is_training,
+      global_batch_size=GLOBAL_BATCH_SIZE,
+      seq_length=SEQ_LENGTH,
+      max_predictions_per_seq=MAX_PREDICTIONS_PER_SEQ,
+      use_next_sentence_label=False)
+
+
+@exp_factory.register_config_factory('token_drop_bert/pretraining')
+def token_drop_bert_pretraining() -> cfg.ExperimentConfig:
+  """BERT-base pretraining with token dropping."""
+  return cfg.ExperimentConfig(
+      runtime=cfg.RuntimeConfig(enable_xla=True),
+      task=token_drop_masked_lm.TokenDropMaskedLMConfig(
+          model=bert.PretrainerConfig(
+              encoder=encoders.EncoderConfig(
+                  type='any',
+                  any=token_drop_bert.TokenDropBertEncoderConfig(
+                      vocab_size=30522, token_keep_k=SEQ_LENGTH // 2)),
+              cls_heads=[]),
+          train_data=_data(is_training=True),
+          validation_data=_data(is_training=False)),
+      trainer=cfg.TrainerConfig(
+          train_steps=TRAIN_STEPS,
+          checkpoint_interval=20_000,
+          max_to_keep=5,
+          steps_per_loop=1000,
+          summary_interval=1000,
+          validation_interval=1000,
+          validation_steps=64,
+          optimizer_config=optimization.OptimizationConfig({
+              'optimizer': {
+                  'type': 'adamw',
+                  'adamw': {
+                      'weight_decay_rate': 0.01,
+                      'exclude_from_weight_decay':
+                          ['LayerNorm', 'layer_norm', 'bias'],
+                  },
+              },
+              'learning_rate': {
+                  'type': 'polynomial',
+                  'polynomial': {
+                      'initial_learning_rate': 1e-4,
+                      'decay_steps': TRAIN_STEPS,
+                      'end_learning_rate': 0.0,
+                      'power': 1.0,
+                  },
+              },
+              'warmup': {
+                  'type': 'polynomial',
+                  'polynomial': {'warmup_steps': WARMUP_STEPS, 'power': 1.0},
+              },
+          })),
+      restrictions=[
+          'task.train_data.is_training != None',
+          'task.validation_data.is_training != None',
+      ])

@@ -1,0 +1,305 @@
+"""BERT encoder with token dropping (Hou et al., ACL 2022, arXiv 2203.13240).
+
+During pretraining the middle layers process only the `token_keep_k` most
+important positions of each sequence; the rest skip those layers and rejoin
+before the last layer. With L layers and the default layer range:
+
+* layers [0, L/2 - 1) see the full sequence;
+* layer L/2 - 1 attends from the kept positions (queries) to all positions
+  (keys/values);
+* layers [L/2, L - 1) see only the kept positions;
+* the dropped positions rejoin at their original places, carrying the hidden
+  state they had when they were dropped, and layer L - 1 sees the full
+  sequence again.
+
+Importance is a per-vocabulary-id moving average of the MLM loss
+(`token_drop.layers.token_importance`), updated by the token-drop task after
+every training step.
+
+Outside training (`training` false or unset: evaluation, inference,
+fine-tuning) nothing is dropped and the encoder computes exactly
+`BertEncoderV2`. The encoder subclasses `BertEncoderV2` and its checkpoint
+holds the same variables under the same names, so a pretrained checkpoint
+loads into a plain `BertEncoderV2` and vice versa. The importance table is
+deliberately not part of the encoder's checkpoint: the token-drop task
+checkpoints it with the pretrainer model (`model.token_importance`).
+"""
+
+import dataclasses
+from typing import Optional, Sequence, Tuple
+
+import tensorflow as tf
+import tf_keras
+
+from official.modeling import tf_utils
+from official.modeling.hyperparams import base_config
+from official.nlp.configs import encoders
+from official.nlp.modeling import networks
+from token_drop.layers import token_importance as token_importance_lib
+from token_drop.layers import token_selection
+
+
+def default_drop_layers(num_layers: int) -> Tuple[int, int]:
+  """The paper's layer range [start, end) for `num_layers` layers.
+
+  Layer `start` is the first whose queries are only the kept positions (it
+  still attends to all positions); layer `end` is the first to see the full
+  sequence again.
+
+  Args:
+    num_layers: Number of transformer layers.
+
+  Returns:
+    (start, end); start == end means no layer drops tokens.
+  """
+  end = max(num_layers - 1, 0)
+  start = min(max(num_layers // 2 - 1, 0), end)
+  return start, end
+
+
+@tf_keras.utils.register_keras_serializable(package='TokenDrop')
+class TokenDropBertEncoder(networks.BertEncoderV2):
+  """`BertEncoderV2` that drops unimportant tokens in its middle layers.
+
+  Args:
+    vocab_size: The size of the token vocabulary.
+    token_keep_k: Positions kept in the dropping layers (static).
+    token_allow_list: Ids never dropped (default [UNK], [CLS], [SEP], [MASK]).
+    token_deny_list: Ids dropped first (default [PAD]).
+    token_loss_init_value: Initial importance of every id.
+    token_loss_beta: Moving-average factor of the importance table.
+    token_drop_start_layer: First layer whose queries are only the kept
+      positions (it attends to all). None: num_layers // 2 - 1.
+    token_drop_end_layer: First layer seeing the full sequence again; the
+      dropped positions rejoin before it. None: num_layers - 1. Equal to
+      num_layers: they rejoin after the last layer.
+    **kwargs: `BertEncoderV2` arguments (hidden_size, num_layers, ...).
+      `with_dense_inputs` and `return_attention_scores` are not supported.
+  """
+
+  def __init__(self,
+               vocab_size: int,
+               token_keep_k: int = 256,
+               token_allow_list: Sequence[int] = (100, 101, 102, 103),
+               token_deny_list: Sequence[int] = (0,),
+               token_loss_init_value: float = 10.0,
+               token_loss_beta: float = 0.995,
+               token_drop_start_layer: Optional[int] = None,
+               token_drop_end_layer: Optional[int] = None,
+               **kwargs):
+    for unsupported in ('with_dense_inputs', 'return_attention_scores'):
+      if kwargs.get(unsupported):
+        raise ValueError(f'TokenDropBertEncoder does not support '
+                         f'{unsupported}=True.')
+    super().__init__(vocab_size=vocab_size, **kwargs)
+    num_layers = self._num_layers
+    default_start, default_end = default_drop_layers(num_layers)
+    start = (default_start if token_drop_start_layer is None
+             else token_drop_start_layer)
+    end = default_end if token_drop_end_layer is None else token_drop_end_layer
+    if not 0 <= start <= end <= num_layers:
+      raise ValueError(
+          f'token_drop_start_layer={start} and token_drop_end_layer={end} '
+          f'must satisfy 0 <= start <= end <= num_layers={num_layers}.')
+    self._drop_start = start
+    self._drop_end = end
+    self._token_selector = token_selection.TokenSelector(
+        keep_k=token_keep_k, allow_list=token_allow_list,
+        deny_list=token_deny_list, name='token_selector')
+    importance = token_importance_lib.TokenImportance(
+        vocab_size=vocab_size, init_value=token_loss_init_value,
+        beta=token_loss_beta, name='token_importance')
+    importance.build()
+    # Not tracked by the encoder (object.__setattr__ skips Keras/trackable
+    # bookkeeping): the encoder's variables and checkpoint stay exactly
+    # BertEncoderV2's. Whoever trains it checkpoints the table (the token-drop
+    # task attaches it to the pretrainer model).
+    object.__setattr__(self, '_token_importance_holder', (importance,))
+    self._config.update({
+        'token_keep_k': token_keep_k,
+        'token_allow_list': list(token_allow_list),
+        'token_deny_list': list(token_deny_list),
+        'token_loss_init_value': token_loss_init_value,
+        'token_loss_beta': token_loss_beta,
+        'token_drop_start_layer': token_drop_start_layer,
+        'token_drop_end_layer': token_drop_end_layer,
+    })
+
+  @property
+  def token_importance(self) -> token_importance_lib.TokenImportance:
+    """The importance table layer (not tracked by this encoder)."""
+    return self._token_importance_holder[0]
+
+  @property
+  def token_selector(self) -> token_selection.TokenSelector:
+    return self._token_selector
+
+  @property
+  def drop_layers(self) -> Tuple[int, int]:
+    """[start, end) range of layers whose queries are the kept positions."""
+    return self._drop_start, self._drop_end
+
+  def record_mlm_loss(self, mlm_ids, mlm_losses, mlm_weights=None):
+    """Updates the importance table (tfm project API name)."""
+    return self.token_importance.update(mlm_ids, mlm_losses, mlm_weights)
+
+  def _drops(self, training) -> bool:
+    if self._drop_start >= self._drop_end or training is None:
+      return False
+    if tf.is_tensor(training):
+      static = tf.get_static_value(training)
+      if static is None:
+        raise ValueError('TokenDropBertEncoder needs a Python bool (or '
+                         'constant) `training` flag: it decides the graph.')
+      training = static
+    return bool(training)
+
+  def call(self, inputs, training=None):
+    if not isinstance(inputs, dict):
+      raise ValueError(f'Unexpected inputs type to {self.__class__}: '
+                       f'{type(inputs)}; expected a dict.')
+    word_ids = inputs['input_word_ids']
+    mask = inputs['input_mask']
+    type_ids = inputs['input_type_ids']
+    word_embeddings = inputs.get('input_word_embeddings', None)
+    if word_embeddings is None:
+      word_embeddings = self._embedding_layer(word_ids)
+    embeddings = self._get_embeddings(word_ids, type_ids, word_embeddings,
+                                      None, None)
+    embeddings = self._embedding_norm_layer(embeddings)
+    embeddings = self._embedding_dropout(embeddings)
+    if self._embedding_projection is not None:
+      embeddings = self._embedding_projection(embeddings)
+    attention_mask = self._attention_mask_layer(embeddings, mask)
+
+    drops = self._drops(training)
+    first_full_after = self._drop_end if drops else self._num_layers
+    encoder_outputs = []
+    x = embeddings
+    for i in range(self._drop_start if drops else self._num_layers):
+      x = self._call_full_layer(i, x, attention_mask)
+      encoder_outputs.append(x)
+
+    extra_outputs = {}
+    if drops:
+      x, kept, importance = self._call_drop_layers(
+          x, word_ids, mask, encoder_outputs)
+      extra_outputs = {
+          'token_drop_kept_positions': kept,
+          'token_drop_importance': importance,
+      }
+
+    for i in range(first_full_after, self._num_layers):
+      x = self._call_full_layer(i, x, attention_mask)
+      encoder_outputs.append(x)
+
+    pooled_output = self._pooler_layer(x[:, 0, :])
+    outputs = dict(
+        sequence_output=x,
+        pooled_output=pooled_output,
+        encoder_outputs=encoder_outputs)
+    if self._config['return_word_embeddings']:
+      outputs['word_embeddings'] = embeddings
+    outputs.update(extra_outputs)
+    return outputs
+
+  def _call_full_layer(self, i, x, attention_mask):
+    output_range = (self._output_range if i == self._num_layers - 1 else None)
+    return self._transformer_layers[i]([x, attention_mask],
+                                       output_range=output_range)
+
+  def _call_drop_layers(self, x, word_ids, mask, encoder_outputs):
+    """Runs layers [start, end) on the kept positions; rejoins the rest.
+
+    Args:
+      x: [batch, seq, hidden] input of layer `start` (pre-drop states).
+      word_ids: [batch, seq] ids.
+      mask: [batch, seq] input mask.
+      encoder_outputs: list to append each layer's full-length output to (the
+        dropped positions hold their pre-drop state).
+
+    Returns:
+      (full-length output of layer end - 1, kept positions [batch, k],
+      importance of each position [batch, seq]).
+    """
+    importance = self.token_importance(word_ids)
+    kept = self._token_selector(importance, word_ids, mask)
+    batch_index = tf.broadcast_to(
+        tf.range(tf.shape(kept)[0], dtype=kept.dtype)[:, tf.newaxis],
+        tf.shape(kept))
+    scatter_index = tf.stack([batch_index, kept], axis=-1)
+    pre_drop = x
+
+    def rejoin(x_kept):
+      # Dropped positions keep the state they had entering layer `start`.
+      return tf.tensor_scatter_nd_update(
+          pre_drop, scatter_index, tf.cast(x_kept, pre_drop.dtype))
+
+    x_kept = tf.gather(x, kept, batch_dims=1)
+    mask_kept = tf.gather(mask, kept, batch_dims=1)
+    # Layer `start`: kept queries attend to every (unpadded) position.
+    cross_mask = self._attention_mask_layer(x_kept, mask)
+    x_kept = self._transformer_layers[self._drop_start](
+        [x_kept, x, cross_mask])
+    encoder_outputs.append(rejoin(x_kept))
+    kept_mask = self._attention_mask_layer(x_kept, mask_kept)
+    for i in range(self._drop_start + 1, self._drop_end):
+      x_kept = self._transformer_layers[i]([x_kept, kept_mask])
+      encoder_outputs.append(rejoin(x_kept))
+    return encoder_outputs[-1], kept, importance
+
+  def get_config(self):
+    return dict(self._config)
+
+
+@dataclasses.dataclass
+class TokenDropBertEncoderConfig(encoders.BertEncoderConfig):
+  """`BertEncoderConfig` plus token dropping; used as `encoder.any`.
+
+  Field names match tfm's official/projects/token_dropping YAML.
+  """
+  token_loss_init_value: float = 10.0
+  token_loss_beta: float = 0.995
+  token_keep_k: int = 256
+  token_allow_list: Tuple[int, ...] = (100, 101, 102, 103)
+  token_deny_list: Tuple[int, ...] = (0,)
+  token_drop_start_layer: Optional[int] = None
+  token_drop_end_layer: Optional[int] = None
+
+
+@base_config.bind(TokenDropBertEncoderConfig)
+def build_token_drop_bert_encoder(
+    config: TokenDropBertEncoderConfig) -> TokenDropBertEncoder:
+  """Builds the encoder from its config (tfm's `encoder.type: any` hook).
+
+  Args:
+    config: A `TokenDropBertEncoderConfig`.
+
+  Returns:
+    A `TokenDropBertEncoder`.
+  """
+  return TokenDropBertEncoder(
+      vocab_size=config.vocab_size,
+      hidden_size=config.hidden_size,
+      num_layers=config.num_layers,
+      num_attention_heads=config.num_attention_heads,
+      inner_dim=config.intermediate_size,
+      inner_activation=tf_utils.get_activation(config.hidden_activation),
+      output_dropout=config.dropout_rate,
+      attention_dropout=config.attention_dropout_rate,
+      max_sequence_length=config.max_position_embeddings,
+      type_vocab_size=config.type_vocab_size,
+      initializer=tf_keras.initializers.TruncatedNormal(
+          stddev=config.initializer_range),
+      output_range=config.output_range,
+      embedding_width=config.embedding_size,
+      norm_first=config.norm_first,
+      return_word_embeddings=config.return_word_embeddings,
+      return_attention_scores=config.return_attention_scores,
+      token_keep_k=config.token_keep_k,
+      token_allow_list=tuple(config.token_allow_list),
+      token_deny_list=tuple(config.token_deny_list),
+      token_loss_init_value=config.token_loss_init_value,
+      token_loss_beta=config.token_loss_beta,
+      token_drop_start_layer=config.token_drop_start_layer,
+      token_drop_end_layer=config.token_drop_end_layer)

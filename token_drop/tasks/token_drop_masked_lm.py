@@ -1,0 +1,150 @@
+"""Token-dropping masked-LM pretraining task.
+
+The shared masked-LM task (`token_drop.tasks.masked_lm`) with the importance
+table update of token dropping: after every training step the table of the
+`TokenDropBertEncoder` moves towards the step's mean MLM loss of each
+predicted id (weight-0 slots ignored, one update per id, all-reduced across
+replicas; see `token_drop.layers.token_importance`). Validation steps run the
+encoder without dropping and never touch the table.
+
+The table is attached to the pretrainer model as `model.token_importance`, so
+tfm's trainer checkpoints (model_dir) save and restore it, while
+`model.checkpoint_items` (what `init_checkpoint` reads and what a BERT
+fine-tuning task loads) stay plain BERT.
+
+Training metrics, written to TensorBoard at every summary interval as means
+over the interval:
+
+* `token_drop_kept_fraction`: kept / non-padding positions;
+* `token_importance_kept_mean`, `token_importance_dropped_mean`: mean table
+  value of the kept and of the dropped non-padding positions;
+* `token_importance_table_{min,p10,p50,p90,max}`: quantiles of the table;
+* `token_importance_table_updated_fraction`: ids whose value left the initial
+  value (ids predicted at least once).
+"""
+
+import dataclasses
+
+import tensorflow as tf
+import tf_keras
+
+from official.core import task_factory
+from token_drop.core import config_parser
+from token_drop.encoders import token_drop_bert
+from token_drop.tasks import masked_lm
+
+TABLE_QUANTILES = (('min', 0.0), ('p10', 0.1), ('p50', 0.5), ('p90', 0.9),
+                   ('max', 1.0))
+
+
+@dataclasses.dataclass
+class TokenDropMaskedLMConfig(masked_lm.MaskedLMConfig):
+  """Masked-LM config whose encoder is `encoder.any: TokenDropBertEncoderConfig`."""
+
+
+def _table_stats(table: tf.Tensor, init_value: float):
+  values = tf.sort(table)
+  size = table.shape[0]
+  stats = {}
+  for name, q in TABLE_QUANTILES:
+    stats[f'token_importance_table_{name}'] = values[int(round(q * (size - 1)))]
+  stats['token_importance_table_updated_fraction'] = tf.reduce_mean(
+      tf.cast(tf.not_equal(table, init_value), tf.float32))
+  return stats
+
+
+def drop_stats(kept: tf.Tensor, importance: tf.Tensor, input_mask: tf.Tensor):
+  """Per-step statistics of a selection.
+
+  Args:
+    kept: int [batch, k] kept positions.
+    importance: float [batch, seq] importance of each position.
+    input_mask: int [batch, seq], 0 at padding.
+
+  Returns:
+    dict name -> (value, weight) for weighted means: kept fraction of the
+    non-padding positions, mean importance of kept and of dropped ones.
+  """
+  seq_length = tf.shape(importance)[1]
+  is_kept = tf.reduce_max(tf.one_hot(kept, seq_length, dtype=tf.float32),
+                          axis=1)
+  valid = tf.cast(tf.not_equal(input_mask, 0), tf.float32)
+  kept_valid = is_kept * valid
+  dropped_valid = (1.0 - is_kept) * valid
+  n_valid = tf.reduce_sum(valid)
+  n_kept = tf.reduce_sum(kept_valid)
+  n_dropped = tf.reduce_sum(dropped_valid)
+  return {
+      'token_drop_kept_fraction': (tf.math.divide_no_nan(n_kept, n_valid),
+                                   n_valid),
+      'token_importance_kept_mean': (tf.math.divide_no_nan(
+          tf.reduce_sum(importance * kept_valid), n_kept), n_kept),
+      'token_importance_dropped_mean': (tf.math.divide_no_nan(
+          tf.reduce_sum(importance * dropped_valid), n_dropped), n_dropped),
+  }
+
+
+@task_factory.register_task_cls(TokenDropMaskedLMConfig)
+class TokenDropMaskedLMTask(masked_lm.MaskedLMTask):
+  """Masked LM with a token-dropping encoder and its importance update."""
+
+  def __init__(self, params: TokenDropMaskedLMConfig, logging_dir=None,
+               name=None):
+    super().__init__(params, logging_dir=logging_dir, name=name)
+    encoder = params.model.encoder
+    encoder_cfg = encoder.get() if hasattr(encoder, 'get') else None
+    if not isinstance(encoder_cfg,
+                      token_drop_bert.TokenDropBertEncoderConfig):
+      raise config_parser.ConfigError(
+          'task.model.encoder must be `type: any` with a token-dropping '
+          'encoder config (token_keep_k, token_loss_beta, ...), got '
+          f'type={getattr(encoder, "type", None)!r}.')
+    seq_length = getattr(params.train_data, 'seq_length', None)
+    if isinstance(seq_length, int) and encoder_cfg.token_keep_k > seq_length:
+      raise config_parser.ConfigError(
+          f'task.model.encoder.any.token_keep_k={encoder_cfg.token_keep_k} is '
+          f'larger than task.train_data.seq_length={seq_length}; it must be '
+          'at most the sequence length (the paper keeps half).')
+
+  def build_model(self, params=None):
+    model = super().build_model(params)
+    encoder = model.encoder_network
+    if not isinstance(encoder, token_drop_bert.TokenDropBertEncoder):
+      raise config_parser.ConfigError(
+          'TokenDropMaskedLMTask needs a TokenDropBertEncoder, got '
+          f'{type(encoder).__name__}.')
+    # Tracked here so trainer checkpoints hold the table, outside
+    # `checkpoint_items` so init/fine-tuning checkpoints stay plain BERT.
+    model.token_importance = encoder.token_importance
+    return model
+
+  def build_metrics(self, training=None):
+    metrics = super().build_metrics(training)
+    if training:
+      names = ['token_drop_kept_fraction', 'token_importance_kept_mean',
+               'token_importance_dropped_mean']
+      names += [f'token_importance_table_{name}'
+                for name, _ in TABLE_QUANTILES]
+      names.append('token_importance_table_updated_fraction')
+      metrics.extend(tf_keras.metrics.Mean(name=name) for name in names)
+    return metrics
+
+  def after_train_step(self, inputs, model_outputs, lm_losses, model,
+                       metrics):
+    importance_layer = model.encoder_network.token_importance
+    update = importance_layer.update(inputs['masked_lm_ids'], lm_losses,
+                                     inputs['masked_lm_weights'])
+    with tf.control_dependencies([update]):
+      table = tf.identity(importance_layer.table)
+    metrics = {metric.name: metric for metric in metrics}
+    if 'token_drop_kept_positions' in model_outputs:
+      for name, (value, weight) in drop_stats(
+          model_outputs['token_drop_kept_positions'],
+          model_outputs['token_drop_importance'],
+          inputs['input_mask']).items():
+        if name in metrics:
+          metrics[name].update_state(value, sample_weight=weight)
+    for name, value in _table_stats(table, importance_layer.init_value).items():
+      if name in metrics:
+        metrics[name].update_state(value)
+    return None
