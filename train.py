@@ -18,11 +18,13 @@ file and key before any training, and the run ends with a short report.
 
 import os
 import sys
+from typing import Optional
 
 from absl import app
 from absl import flags
 from absl import logging
 import gin
+import tensorflow as tf
 
 # pylint: disable=unused-import
 import experiments  # Registers this project's and tfm's experiments.
@@ -57,13 +59,18 @@ def _format_logs(logs) -> str:
   return ', '.join(items)
 
 
-def run(params, model_dir: str, mode: str):
+def run(params, model_dir: str, mode: str,
+        strategy: Optional[tf.distribute.Strategy] = None,
+        enable_async_checkpointing: bool = False):
   """Builds the strategy, task and trainer and runs the experiment.
 
   Args:
     params: A locked `ExperimentConfig`.
     model_dir: Where checkpoints, summaries and params.yaml go.
     mode: One of tfm's modes (train, eval, train_and_eval, continuous_eval).
+    strategy: A strategy to use instead of the one `params.runtime` describes
+      (e.g. MirroredStrategy over logical CPU devices).
+    enable_async_checkpointing: Write checkpoints in a background thread.
 
   Returns:
     The trainer, holding the last train and eval logs.
@@ -71,7 +78,7 @@ def run(params, model_dir: str, mode: str):
   preflight.check(params)
   if params.runtime.mixed_precision_dtype:
     performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
-  strategy = distribute_utils.get_distribution_strategy(
+  strategy = strategy or distribute_utils.get_distribution_strategy(
       distribution_strategy=params.runtime.distribution_strategy,
       all_reduce_alg=params.runtime.all_reduce_alg,
       num_gpus=params.runtime.num_gpus,
@@ -89,7 +96,7 @@ def run(params, model_dir: str, mode: str):
       distribution_strategy=strategy, task=task, mode=mode, params=params,
       model_dir=model_dir, trainer=trainer,
       save_summary=strategy.extended.should_checkpoint,
-      enable_async_checkpointing=FLAGS.enable_async_checkpointing)
+      enable_async_checkpointing=enable_async_checkpointing)
   return trainer
 
 
@@ -101,7 +108,8 @@ def main(_):
     if 'train' in FLAGS.mode:
       # Eval-only jobs must not race the train job writing the same file.
       train_utils.serialize_config(params, model_dir)
-    trainer = run(params, model_dir, FLAGS.mode)
+    trainer = run(params, model_dir, FLAGS.mode,
+                  enable_async_checkpointing=FLAGS.enable_async_checkpointing)
   except _USER_ERRORS as e:
     logging.error('%s', e)
     sys.exit(f'error: {e}')
