@@ -1,0 +1,206 @@
+r"""Imports a Hugging Face BERT folder as a tfm BertEncoderV2 checkpoint.
+
+Usage:
+
+  python -m token_drop.tools.import_hf --hf_dir=DIR --output_dir=OUT
+
+DIR holds config.json, model.safetensors (or sharded model-*.safetensors with
+model.safetensors.index.json) and vocab.txt, as written by transformers'
+`save_pretrained` for BertModel, BertForMaskedLM or BertForPreTraining. The
+safetensors files are read with the safetensors numpy API (no torch).
+
+OUT receives:
+
+* `ckpt-1.*` + `checkpoint`: a `tf.train.Checkpoint(encoder=BertEncoderV2,
+  masked_lm=MaskedLM)` (the MLM head only when the folder has
+  `cls.predictions.*`). These are the items tfm's tasks restore from
+  `task.init_checkpoint` (sentence_prediction and tagging read `encoder`,
+  masked_lm reads `encoder` and `masked_lm`), so OUT can be passed as
+  `task.init_checkpoint` directly.
+* `encoder.yaml`: the matching `task.model.encoder` config, to stack as a
+  `--config_file` after the data config.
+* `vocab.txt`: the model's WordPiece vocabulary.
+
+Hugging Face `hidden_act: gelu` (exact erf) becomes `gelu_exact`; it is
+registered when `experiments` (and so train.py) is imported.
+"""
+
+import json
+import os
+import shutil
+from typing import Any, Dict, Tuple
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+from safetensors import numpy as safetensors_numpy
+import tensorflow as tf
+import yaml
+
+from token_drop.tools import bert_weights
+
+CHECKPOINT_PREFIX = 'ckpt'
+ENCODER_YAML = 'encoder.yaml'
+VOCAB_FILE = 'vocab.txt'
+
+
+def read_hf_config(hf_dir: str) -> Dict[str, Any]:
+  path = os.path.join(hf_dir, 'config.json')
+  if not os.path.exists(path):
+    raise bert_weights.WeightMappingError(
+        f'{hf_dir!r} has no config.json; expected a Hugging Face model folder.')
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def read_hf_tensors(hf_dir: str) -> Tuple[Dict[str, np.ndarray], str]:
+  """Reads model.safetensors (or its shards) as numpy arrays.
+
+  Args:
+    hf_dir: The Hugging Face model folder.
+
+  Returns:
+    (tensors by name, a description of the source for error messages).
+  """
+  single = os.path.join(hf_dir, 'model.safetensors')
+  index = os.path.join(hf_dir, 'model.safetensors.index.json')
+  if os.path.exists(single):
+    return safetensors_numpy.load_file(single), single
+  if os.path.exists(index):
+    with open(index, encoding='utf-8') as f:
+      shards = sorted(set(json.load(f)['weight_map'].values()))
+    tensors = {}
+    for shard in shards:
+      tensors.update(safetensors_numpy.load_file(os.path.join(hf_dir, shard)))
+    return tensors, index
+  others = [n for n in os.listdir(hf_dir) if n.endswith(('.bin', '.h5'))]
+  raise bert_weights.WeightMappingError(
+      f'{hf_dir!r} has no model.safetensors (found {others or "nothing"}); '
+      'convert the weights to safetensors first (torch is not used here).')
+
+
+def read_do_lower_case(hf_dir: str) -> bool:
+  path = os.path.join(hf_dir, 'tokenizer_config.json')
+  if os.path.exists(path):
+    with open(path, encoding='utf-8') as f:
+      return bool(json.load(f).get('do_lower_case', True))
+  return True
+
+
+def encoder_yaml_dict(config) -> Dict[str, Any]:
+  """The `task.model.encoder` override for a `BertEncoderConfig`."""
+  keys = ('vocab_size', 'hidden_size', 'num_layers', 'num_attention_heads',
+          'intermediate_size', 'hidden_activation', 'dropout_rate',
+          'attention_dropout_rate', 'max_position_embeddings',
+          'type_vocab_size', 'initializer_range')
+  bert = {k: getattr(config, k) for k in keys}
+  return {'task': {'model': {'encoder': {'type': 'bert', 'bert': bert}}}}
+
+
+def write_encoder_yaml(path: str, config, header: str) -> None:
+  with open(path, 'w', encoding='utf-8') as f:
+    f.write(''.join(f'# {line}\n' for line in header.splitlines()))
+    yaml.safe_dump(encoder_yaml_dict(config), f, sort_keys=False)
+
+
+def import_checkpoint(hf_dir: str, output_dir: str) -> Dict[str, Any]:
+  """Converts a Hugging Face BERT folder; see the module docstring.
+
+  Args:
+    hf_dir: The Hugging Face model folder.
+    output_dir: Where the checkpoint, encoder.yaml and vocab.txt go.
+
+  Returns:
+    A summary: checkpoint path, encoder config, whether the MLM head and the
+    pooler were found, do_lower_case, and the HF tensors that were not used.
+
+  Raises:
+    WeightMappingError: unsupported config or missing/misshaped tensor.
+  """
+  hf_config = read_hf_config(hf_dir)
+  config = bert_weights.encoder_config_from_hf(
+      hf_config, os.path.join(hf_dir, 'config.json'))
+  raw, source = read_hf_tensors(hf_dir)
+  tensors = bert_weights.normalize_hf_names(raw)
+  vocab_src = os.path.join(hf_dir, VOCAB_FILE)
+  if not os.path.exists(vocab_src):
+    raise bert_weights.WeightMappingError(f'{hf_dir!r} has no {VOCAB_FILE}.')
+
+  encoder = bert_weights.build_encoder(config)
+  has_pooler = 'pooler.dense.weight' in tensors
+  entries = bert_weights.encoder_entries(encoder, with_pooler=has_pooler)
+  bert_weights.assign_from_hf(entries, tensors, source)
+  if not has_pooler:
+    logging.warning('%s has no pooler.dense.*: the pooler keeps its random '
+                    'initialization.', source)
+  items = {'encoder': encoder}
+  has_mlm = bert_weights.MLM_PREFIX + 'transform.dense.weight' in tensors
+  if has_mlm:
+    masked_lm = bert_weights.build_masked_lm(encoder, config.hidden_activation)
+    mlm_entries = bert_weights.masked_lm_entries(masked_lm)
+    bert_weights.assign_from_hf(mlm_entries, tensors, source)
+    entries += mlm_entries
+    decoder = tensors.get(bert_weights.MLM_PREFIX + 'decoder.weight')
+    if decoder is not None and not np.array_equal(
+        decoder, tensors['embeddings.word_embeddings.weight']):
+      raise bert_weights.WeightMappingError(
+          f'{source}: cls.predictions.decoder.weight differs from the word '
+          'embeddings; tfm\'s MaskedLM ties them, so it cannot be imported.')
+    items['masked_lm'] = masked_lm
+
+  used = {e.hf_name for e in entries} | {
+      'embeddings.position_ids', bert_weights.MLM_PREFIX + 'decoder.weight',
+      bert_weights.MLM_PREFIX + 'decoder.bias'}
+  unused = sorted(set(tensors) - used)
+  if unused:
+    logging.info('Not imported (no BertEncoderV2/MaskedLM counterpart): %s',
+                 unused)
+
+  tf.io.gfile.makedirs(output_dir)
+  checkpoint = tf.train.Checkpoint(**items)
+  path = checkpoint.save(os.path.join(output_dir, CHECKPOINT_PREFIX))
+  shutil.copyfile(vocab_src, os.path.join(output_dir, VOCAB_FILE))
+  do_lower_case = read_do_lower_case(hf_dir)
+  header = (
+      f'Encoder of {os.path.abspath(hf_dir)} (imported by '
+      'token_drop.tools.import_hf).\n'
+      f'Checkpoint: {path} (items: {", ".join(items)}); use the folder as '
+      'task.init_checkpoint.\n'
+      f'Vocabulary: {os.path.join(output_dir, VOCAB_FILE)}, '
+      f'do_lower_case: {str(do_lower_case).lower()}.')
+  if has_mlm:
+    header += ('\nMLM head activation: '
+               f'{config.hidden_activation} (masked-LM experiments: set '
+               f'task.model.mlm_activation={config.hidden_activation}).')
+  write_encoder_yaml(os.path.join(output_dir, ENCODER_YAML), config, header)
+  return dict(checkpoint=path, encoder_config=config, has_mlm_head=has_mlm,
+              has_pooler=has_pooler, do_lower_case=do_lower_case,
+              unused_tensors=unused)
+
+
+def define_flags():
+  flags.DEFINE_string('hf_dir', None, 'Hugging Face BERT model folder.')
+  flags.DEFINE_string('output_dir', None, 'Output folder.')
+  flags.mark_flags_as_required(['hf_dir', 'output_dir'])
+
+
+def main(_):
+  try:
+    summary = import_checkpoint(flags.FLAGS.hf_dir, flags.FLAGS.output_dir)
+  except bert_weights.WeightMappingError as e:
+    raise SystemExit(f'error: {e}') from None
+  config = summary['encoder_config']
+  print(f'imported {config.num_layers}x{config.hidden_size} BERT '
+        f'(MLM head: {summary["has_mlm_head"]}, pooler: '
+        f'{summary["has_pooler"]}) to {summary["checkpoint"]}')
+  print(f'encoder config: {os.path.join(flags.FLAGS.output_dir, ENCODER_YAML)}'
+        f'; vocab_file: {os.path.join(flags.FLAGS.output_dir, VOCAB_FILE)}; '
+        f'do_lower_case: {str(summary["do_lower_case"]).lower()}')
+  if summary['unused_tensors']:
+    print(f'not imported: {", ".join(summary["unused_tensors"])}')
+
+
+if __name__ == '__main__':
+  define_flags()
+  app.run(main)
