@@ -1,0 +1,437 @@
+"""Masked-LM (and optional next-sentence) TFRecords from text, in bounded memory.
+
+Same flags, text format and TFRecord layout as tfm's
+`official/nlp/data/create_pretraining_data.py` (its flags are reused as they
+are; its tokenizers, `create_instances_from_document`,
+`create_masked_lm_predictions` and feature helpers do the work), with three
+differences:
+
+* Memory. tfm reads the whole corpus and every masked copy into memory before
+  writing anything. Here the corpus is streamed in chunks of at most
+  `--documents_per_chunk` documents and `--max_lines_per_chunk` lines; each
+  chunk is tokenized, its documents are shuffled, and each of the
+  `--dupe_factor` masking rounds is shuffled and written at once, round-robin
+  over the output shards. The random "next sentence" of NSP is drawn from the
+  current chunk, and documents and instances are shuffled within a chunk only
+  (the TFRecord loader shuffles files and records again at training time).
+  A document longer than `--max_lines_per_chunk` lines is split there.
+* `--nouse_next_sentence_label`: no NSP. Each document's tokens are packed
+  into `[CLS] ... [SEP]` sequences that fill `--max_seq_length` (a sentence
+  may span two sequences), all with segment id 0, and no
+  `next_sentence_labels` feature is written.
+* `--num_output_shards=N` with one `--output_file=PATH` writes
+  `PATH-00000-of-0000N` ...; a comma-separated `--output_file` names the
+  shards explicitly. The end of an input file also ends its last document.
+
+Input format: UTF-8, one sentence per line, a blank line between documents.
+
+Usage:
+  python -m token_drop.data.create_pretraining_data \
+    --input_file=data/corpus/demo_train.txt \
+    --vocab_file=data/vocab/bert_en_uncased_vocab.txt \
+    --output_file=/tmp/demo/train.tfrecord --num_output_shards=4 \
+    --max_seq_length=128 --max_predictions_per_seq=20 --dupe_factor=5 \
+    --nouse_next_sentence_label --use_v2_feature_names
+"""
+
+import collections
+import os
+import random
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence
+
+from absl import app
+from absl import flags
+from absl import logging
+import tensorflow as tf
+
+# Importing tfm's module also defines its flags (input_file, output_file,
+# vocab_file, do_lower_case, max_seq_length, ...), which this CLI accepts.
+from official.nlp.data import create_pretraining_data as tfm_data
+from official.nlp.tools import tokenization
+from token_drop.data import checks
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_bool(
+    'use_next_sentence_label', True,
+    'Build [CLS] A [SEP] B [SEP] pairs with next-sentence labels (BERT). '
+    'With --nouse_next_sentence_label, pack whole documents into full '
+    'sequences for masked LM only.')
+flags.DEFINE_integer(
+    'num_output_shards', 1,
+    'Number of output files when --output_file is a single path: '
+    'PATH-00000-of-0000N, ... Instances are written round-robin.')
+flags.DEFINE_integer(
+    'documents_per_chunk', 1000,
+    'Documents held in memory at once; NSP random next sentences and '
+    'shuffling are drawn within a chunk.')
+flags.DEFINE_integer(
+    'max_lines_per_chunk', 100000,
+    'Upper bound on the lines (sentences) held in memory at once; a longer '
+    'document is split into several documents.')
+
+SPECIAL_TOKENS = ('[UNK]', '[CLS]', '[SEP]', '[MASK]')
+
+
+def shard_paths(output_file: str, num_output_shards: int) -> List[str]:
+  """Returns the output files for `--output_file` and `--num_output_shards`.
+
+  Args:
+    output_file: One path, or comma-separated paths (one per shard).
+    num_output_shards: Number of shards for a single path; with several
+      paths it must be 1 or their number.
+
+  Returns:
+    The list of output files.
+
+  Raises:
+    ValueError: the two flags disagree or a value is out of range.
+  """
+  paths = [p.strip() for p in output_file.split(',') if p.strip()]
+  if not paths:
+    raise ValueError('--output_file is empty.')
+  if num_output_shards < 1:
+    raise ValueError(f'--num_output_shards={num_output_shards} must be >= 1.')
+  if len(paths) > 1:
+    if num_output_shards not in (1, len(paths)):
+      raise ValueError(
+          f'--output_file names {len(paths)} files but --num_output_shards='
+          f'{num_output_shards}; give one path or leave the shard count at 1.')
+    if len(set(paths)) != len(paths):
+      raise ValueError(f'--output_file repeats a path: {output_file!r}')
+    return paths
+  if num_output_shards == 1:
+    return paths
+  return [f'{paths[0]}-{i:05d}-of-{num_output_shards:05d}'
+          for i in range(num_output_shards)]
+
+
+def iter_lines(input_files: Sequence[str],
+               processor_text_fn: Callable[[bytes], str]) -> Iterator[str]:
+  """Yields processed lines of the files, with a blank line after each file."""
+  for path in input_files:
+    with tf.io.gfile.GFile(path, 'rb') as reader:
+      for line in reader:
+        yield processor_text_fn(line)
+    yield ''
+
+
+def chunk_documents(lines: Iterable[str], documents_per_chunk: int,
+                    max_lines_per_chunk: int) -> Iterator[List[List[str]]]:
+  """Groups a stream of lines into bounded chunks of documents.
+
+  Reads `lines` lazily: a chunk is yielded as soon as it holds
+  `documents_per_chunk` documents or `max_lines_per_chunk` lines, so at most
+  one chunk (plus the line being read) is in memory. A document reaching the
+  line limit is cut there; its remainder starts the next chunk.
+
+  Args:
+    lines: Stripped lines; an empty line ends a document.
+    documents_per_chunk: Maximum documents per chunk.
+    max_lines_per_chunk: Maximum non-empty lines per chunk.
+
+  Yields:
+    Lists of documents, each a non-empty list of non-empty lines.
+  """
+  if documents_per_chunk < 1 or max_lines_per_chunk < 1:
+    raise ValueError(
+        f'documents_per_chunk={documents_per_chunk} and max_lines_per_chunk='
+        f'{max_lines_per_chunk} must be >= 1.')
+  chunk, document, num_lines = [], [], 0
+  for line in lines:
+    if not line:
+      if document:
+        chunk.append(document)
+        document = []
+        if len(chunk) >= documents_per_chunk:
+          yield chunk
+          chunk, num_lines = [], 0
+      continue
+    document.append(line)
+    num_lines += 1
+    if num_lines >= max_lines_per_chunk:
+      chunk.append(document)
+      yield chunk
+      chunk, document, num_lines = [], [], 0
+  if document:
+    chunk.append(document)
+  if chunk:
+    yield chunk
+
+
+def create_packed_instances_from_document(
+    document: List[List[str]], max_seq_length: int, short_seq_prob: float,
+    masked_lm_prob: float, max_predictions_per_seq: int,
+    vocab_words: List[str], rng: random.Random, do_whole_word_mask=False,
+    max_ngram_size=None) -> List[tfm_data.TrainingInstance]:
+  """Packs a document into `[CLS] tokens [SEP]` instances without NSP.
+
+  The document's tokens are cut into pieces of `max_seq_length - 2` tokens
+  (with probability `short_seq_prob` a piece gets a random shorter length, as
+  in tfm), so only the last piece of a document is padded.
+
+  Args:
+    document: Tokenized sentences of one document.
+    max_seq_length: Sequence length including [CLS] and [SEP].
+    short_seq_prob: Probability of a shorter target length.
+    masked_lm_prob: Fraction of tokens to predict.
+    max_predictions_per_seq: Maximum predictions per sequence.
+    vocab_words: Tokens to draw random replacements from.
+    rng: The random generator.
+    do_whole_word_mask: Mask all pieces of a word together.
+    max_ngram_size: n-gram masking (see tfm's create_masked_lm_predictions).
+
+  Returns:
+    The document's `TrainingInstance`s, in document order.
+  """
+  max_num_tokens = max_seq_length - 2
+
+  def target_length():
+    if rng.random() < short_seq_prob:
+      return rng.randint(2, max_num_tokens)
+    return max_num_tokens
+
+  instances = []
+
+  def add(body):
+    tokens = ['[CLS]'] + body + ['[SEP]']
+    tokens, positions, labels = tfm_data.create_masked_lm_predictions(
+        tokens, masked_lm_prob, max_predictions_per_seq, vocab_words, rng,
+        do_whole_word_mask, max_ngram_size)
+    instances.append(tfm_data.TrainingInstance(
+        tokens=tokens, segment_ids=[0] * len(tokens),
+        masked_lm_positions=positions, masked_lm_labels=labels,
+        is_random_next=False))
+
+  pending = []
+  target = target_length()
+  for sentence in document:
+    pending.extend(sentence)
+    while len(pending) >= target:
+      add(pending[:target])
+      del pending[:target]
+      target = target_length()
+  if pending:
+    add(pending)
+  return instances
+
+
+def instance_to_example(instance: tfm_data.TrainingInstance, tokenizer,
+                        max_seq_length: int, max_predictions_per_seq: int,
+                        use_v2_feature_names: bool,
+                        use_next_sentence_label: bool) -> tf.train.Example:
+  """Converts an instance to a padded `tf.train.Example` (tfm's layout)."""
+  input_ids = tokenizer.convert_tokens_to_ids(instance.tokens)
+  if len(input_ids) > max_seq_length:
+    raise AssertionError(
+        f'instance of {len(input_ids)} tokens > max_seq_length '
+        f'{max_seq_length}')
+  padding = [0] * (max_seq_length - len(input_ids))
+  input_mask = [1] * len(input_ids) + padding
+  segment_ids = list(instance.segment_ids) + padding
+  input_ids = input_ids + padding
+
+  masked_lm_ids = tokenizer.convert_tokens_to_ids(instance.masked_lm_labels)
+  num_predictions = len(masked_lm_ids)
+  pred_padding = [0] * (max_predictions_per_seq - num_predictions)
+  masked_lm_positions = list(instance.masked_lm_positions) + pred_padding
+  masked_lm_ids = masked_lm_ids + pred_padding
+  masked_lm_weights = [1.0] * num_predictions + [0.0] * len(pred_padding)
+
+  features = collections.OrderedDict()
+  ids_name, types_name = (('input_word_ids', 'input_type_ids')
+                          if use_v2_feature_names else
+                          ('input_ids', 'segment_ids'))
+  features[ids_name] = tfm_data.create_int_feature(input_ids)
+  features[types_name] = tfm_data.create_int_feature(segment_ids)
+  features['input_mask'] = tfm_data.create_int_feature(input_mask)
+  features['masked_lm_positions'] = tfm_data.create_int_feature(
+      masked_lm_positions)
+  features['masked_lm_ids'] = tfm_data.create_int_feature(masked_lm_ids)
+  features['masked_lm_weights'] = tfm_data.create_float_feature(
+      masked_lm_weights)
+  if use_next_sentence_label:
+    features['next_sentence_labels'] = tfm_data.create_int_feature(
+        [1 if instance.is_random_next else 0])
+  return tf.train.Example(features=tf.train.Features(feature=features))
+
+
+class ShardedWriter:
+  """Writes serialized records round-robin over several TFRecord files."""
+
+  def __init__(self, output_files: Sequence[str], gzip_compress=False):
+    for path in output_files:
+      directory = os.path.dirname(path)
+      if directory:
+        tf.io.gfile.makedirs(directory)
+    self.output_files = list(output_files)
+    self.counts = [0] * len(output_files)
+    options = 'GZIP' if gzip_compress else ''
+    self._writers = [tf.io.TFRecordWriter(p, options=options)
+                     for p in output_files]
+    self._next = 0
+
+  def write(self, record: bytes) -> None:
+    self._writers[self._next].write(record)
+    self.counts[self._next] += 1
+    self._next = (self._next + 1) % len(self._writers)
+
+  def close(self) -> None:
+    for writer in self._writers:
+      writer.close()
+
+
+def check_vocab(vocab: Dict[str, int], vocab_file: str) -> None:
+  """Checks that a WordPiece vocabulary has the tokens the instances use."""
+  missing = [t for t in SPECIAL_TOKENS if t not in vocab]
+  if missing:
+    raise checks.InputDataError(
+        f'vocab_file {vocab_file!r} lacks {missing}; BERT pretraining data '
+        f'needs {list(SPECIAL_TOKENS)} (python -m token_drop.data.build_vocab '
+        'writes such a vocabulary).')
+  if vocab.get('[PAD]') != 0:
+    logging.warning('vocab_file %r: id 0 is not [PAD]; sequences are padded '
+                    'with id 0 (masked out by input_mask).', vocab_file)
+
+
+def create_pretraining_data(
+    input_files: Sequence[str], output_files: Sequence[str], tokenizer,
+    processor_text_fn: Callable[[bytes], str], *, max_seq_length=128,
+    max_predictions_per_seq=20, masked_lm_prob=0.15, dupe_factor=10,
+    short_seq_prob=0.1, random_seed=12345, do_whole_word_mask=False,
+    max_ngram_size: Optional[int] = None, use_next_sentence_label=True,
+    use_v2_feature_names=False, gzip_compress=False, documents_per_chunk=1000,
+    max_lines_per_chunk=100000) -> Dict[str, int]:
+  """Streams text files into pretraining TFRecords.
+
+  Args:
+    input_files: Text files in the create_pretraining_data format.
+    output_files: TFRecord files to write, round-robin.
+    tokenizer: tfm `FullTokenizer` or `FullSentencePieceTokenizer`.
+    processor_text_fn: Decodes and strips a raw line (tfm's
+      `get_processor_text_fn`).
+    max_seq_length: Sequence length of the examples.
+    max_predictions_per_seq: Width of the masked_lm_* features.
+    masked_lm_prob: Fraction of tokens to predict.
+    dupe_factor: Masking rounds per document (each with new masks).
+    short_seq_prob: Probability of a shorter sequence.
+    random_seed: Seed; the same seed and inputs give identical files.
+    do_whole_word_mask: Mask all pieces of a word together.
+    max_ngram_size: Whole-word n-gram masking (needs do_whole_word_mask).
+    use_next_sentence_label: NSP pairs (tfm) or packed documents.
+    use_v2_feature_names: input_word_ids/input_type_ids instead of
+      input_ids/segment_ids.
+    gzip_compress: Write GZIP-compressed TFRecords.
+    documents_per_chunk: Documents held in memory at once.
+    max_lines_per_chunk: Lines held in memory at once.
+
+  Returns:
+    Counts: `documents`, `chunks`, `instances`, and `shard_min`/`shard_max`
+    instances per output file.
+  """
+  min_length = 5 if use_next_sentence_label else 3
+  if max_seq_length < min_length:
+    raise ValueError(f'--max_seq_length={max_seq_length} must be >= '
+                     f'{min_length} with use_next_sentence_label='
+                     f'{use_next_sentence_label}.')
+  if max_predictions_per_seq < 1 or not 0 < masked_lm_prob <= 1:
+    raise ValueError(
+        f'--max_predictions_per_seq={max_predictions_per_seq} must be >= 1 '
+        f'and --masked_lm_prob={masked_lm_prob} in (0, 1].')
+  if dupe_factor < 1:
+    raise ValueError(f'--dupe_factor={dupe_factor} must be >= 1.')
+  if max_ngram_size and not do_whole_word_mask:
+    raise ValueError('--max_ngram_size needs --do_whole_word_mask.')
+
+  rng = random.Random(random_seed)
+  # tfm's n-gram masking draws n-gram sizes from the global generator.
+  random.seed(random_seed)
+  vocab_words = list(tokenizer.vocab.keys())
+  counts = collections.Counter()
+  writer = ShardedWriter(output_files, gzip_compress)
+  try:
+    chunks = chunk_documents(iter_lines(input_files, processor_text_fn),
+                             documents_per_chunk, max_lines_per_chunk)
+    for chunk in chunks:
+      documents = []
+      for lines in chunk:
+        sentences = [t for t in map(tokenizer.tokenize, lines) if t]
+        if sentences:
+          documents.append(sentences)
+      del chunk
+      if not documents:
+        continue
+      counts['chunks'] += 1
+      counts['documents'] += len(documents)
+      rng.shuffle(documents)
+      for _ in range(dupe_factor):
+        instances = []
+        for index, document in enumerate(documents):
+          if use_next_sentence_label:
+            instances.extend(tfm_data.create_instances_from_document(
+                documents, index, max_seq_length, short_seq_prob,
+                masked_lm_prob, max_predictions_per_seq, vocab_words, rng,
+                do_whole_word_mask, max_ngram_size))
+          else:
+            instances.extend(create_packed_instances_from_document(
+                document, max_seq_length, short_seq_prob, masked_lm_prob,
+                max_predictions_per_seq, vocab_words, rng, do_whole_word_mask,
+                max_ngram_size))
+        rng.shuffle(instances)
+        for instance in instances:
+          if counts['instances'] < 3:
+            logging.info('Example %d: %s', counts['instances'], instance)
+          example = instance_to_example(
+              instance, tokenizer, max_seq_length, max_predictions_per_seq,
+              use_v2_feature_names, use_next_sentence_label)
+          writer.write(example.SerializeToString())
+          counts['instances'] += 1
+      logging.info('%d documents, %d instances written so far.',
+                   counts['documents'], counts['instances'])
+  finally:
+    writer.close()
+  counts['shard_min'] = min(writer.counts)
+  counts['shard_max'] = max(writer.counts)
+  return dict(counts)
+
+
+def main(_):
+  input_files = checks.expand_input_path(FLAGS.input_file)
+  output_files = shard_paths(FLAGS.output_file, FLAGS.num_output_shards)
+  if FLAGS.tokenization == 'WordPiece':
+    if not FLAGS.vocab_file:
+      raise app.UsageError('--vocab_file is required for WordPiece.')
+    check_vocab(checks.read_vocab(FLAGS.vocab_file), FLAGS.vocab_file)
+    tokenizer = tokenization.FullTokenizer(
+        vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
+  else:
+    tokenizer = tokenization.FullSentencePieceTokenizer(FLAGS.sp_model_file)
+  processor_text_fn = tfm_data.get_processor_text_fn(
+      FLAGS.tokenization == 'SentencePiece', FLAGS.do_lower_case)
+  logging.info('Reading %d files: %s', len(input_files), input_files[:10])
+  counts = create_pretraining_data(
+      input_files, output_files, tokenizer, processor_text_fn,
+      max_seq_length=FLAGS.max_seq_length,
+      max_predictions_per_seq=FLAGS.max_predictions_per_seq,
+      masked_lm_prob=FLAGS.masked_lm_prob, dupe_factor=FLAGS.dupe_factor,
+      short_seq_prob=FLAGS.short_seq_prob, random_seed=FLAGS.random_seed,
+      do_whole_word_mask=FLAGS.do_whole_word_mask,
+      max_ngram_size=FLAGS.max_ngram_size,
+      use_next_sentence_label=FLAGS.use_next_sentence_label,
+      use_v2_feature_names=FLAGS.use_v2_feature_names,
+      gzip_compress=FLAGS.gzip_compress,
+      documents_per_chunk=FLAGS.documents_per_chunk,
+      max_lines_per_chunk=FLAGS.max_lines_per_chunk)
+  if not counts.get('instances'):
+    raise checks.InputDataError(
+        f'--input_file={FLAGS.input_file!r}: no text found in {input_files}.')
+  print(f'Wrote {counts["instances"]} instances from {counts["documents"]} '
+        f'documents ({counts["chunks"]} chunks) to {len(output_files)} '
+        f'files ({counts["shard_min"]}-{counts["shard_max"]} per file): '
+        f'{output_files[0]}{" ..." if len(output_files) > 1 else ""}')
+
+
+if __name__ == '__main__':
+  flags.mark_flag_as_required('input_file')
+  flags.mark_flag_as_required('output_file')
+  app.run(main)
