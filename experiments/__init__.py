@@ -10,4 +10,5 @@ from official.nlp.configs import finetuning_experiments
 from official.nlp.configs import pretraining_experiments
 from token_drop.data import pretrain_dataloader
 from experiments import token_drop_bert
+from experiments import finetuning
 # pylint: enable=unused-import

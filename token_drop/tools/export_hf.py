@@ -36,6 +36,7 @@ from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
 import yaml
 
+from official.modeling.hyperparams import params_dict
 from official.nlp.configs import encoders
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 from token_drop.tools import bert_weights
@@ -65,6 +66,12 @@ def root_items(checkpoint_path: str) -> List[str]:
   return [child.local_name for child in graph.nodes[0].children]
 
 
+def _read_yaml(path: str) -> Any:
+  # tfm's loader: params.yaml files hold tags such as !!python/tuple.
+  with tf.io.gfile.GFile(path) as f:
+    return yaml.load(f, Loader=params_dict._LOADER)  # pylint: disable=protected-access
+
+
 def _encoder_section(loaded: Any, source: str) -> Dict[str, Any]:
   section = loaded
   for key in ('task', 'model', 'encoder'):
@@ -91,8 +98,7 @@ def load_encoder_config(path: str) -> encoders.BertEncoderConfig:
   if not tf.io.gfile.exists(path):
     raise bert_weights.WeightMappingError(
         f'encoder config {path!r} does not exist.')
-  with tf.io.gfile.GFile(path) as f:
-    section = _encoder_section(yaml.safe_load(f), path)
+  section = _encoder_section(_read_yaml(path), path)
   if 'type' in section:
     kind = section['type']
     if kind not in section or not isinstance(section[kind], dict):
@@ -118,8 +124,7 @@ def load_encoder_config(path: str) -> encoders.BertEncoderConfig:
 
 
 def _params_value(path: str, *keys) -> Optional[Any]:
-  with tf.io.gfile.GFile(path) as f:
-    value = yaml.safe_load(f)
+  value = _read_yaml(path)
   for key in keys:
     if not isinstance(value, dict) or key not in value:
       return None

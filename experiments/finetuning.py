@@ -1,0 +1,42 @@
+"""Fine-tuning experiments on raw TSV/CSV and CoNLL files.
+
+`finetuning/sentence_prediction` and `finetuning/tagging` are tfm's
+`bert/sentence_prediction` and `bert/tagging` (same tasks, optimizer and
+metrics) with data configs that also accept a `source_path` to a raw file,
+converted to TFRecords and cached on first use
+(token_drop.data.finetuning_dataloader). `input_path` TFRecords keep working,
+and tfm's `bert/*` experiments read the TFRecords written by
+`python -m token_drop.data.create_finetuning_data`.
+
+Any checkpoint with an `encoder` item fits `task.init_checkpoint`: pretraining
+model_dirs of this package and tfm, and `token_drop.tools.import_hf` outputs.
+"""
+
+from official.core import config_definitions as cfg
+from official.core import exp_factory
+from official.nlp.configs import finetuning_experiments
+from token_drop.data import finetuning_dataloader
+# Registers `gelu_exact`, the activation of imported Hugging Face encoders.
+from token_drop.layers import gelu_exact  # pylint: disable=unused-import
+
+
+@exp_factory.register_config_factory('finetuning/sentence_prediction')
+def sentence_prediction() -> cfg.ExperimentConfig:
+  """Sentence (pair) classification; reports accuracy (or metric_type)."""
+  config = finetuning_experiments.bert_sentence_prediction()
+  config.task.train_data = (
+      finetuning_dataloader.SentencePredictionRawDataConfig())
+  config.task.validation_data = (
+      finetuning_dataloader.SentencePredictionRawDataConfig(
+          is_training=False, drop_remainder=False))
+  return config
+
+
+@exp_factory.register_config_factory('finetuning/tagging')
+def tagging() -> cfg.ExperimentConfig:
+  """Token classification (NER, POS); reports seqeval F1, precision, recall."""
+  config = finetuning_experiments.bert_tagging()
+  config.task.train_data = finetuning_dataloader.TaggingRawDataConfig()
+  config.task.validation_data = finetuning_dataloader.TaggingRawDataConfig(
+      is_training=False, drop_remainder=False)
+  return config

@@ -1,0 +1,105 @@
+r"""Writes fine-tuning TFRecords for tfm's sentence_prediction / tagging loaders.
+
+Sentence (pair) classification from a TSV/CSV file with a header:
+
+  python -m token_drop.data.create_finetuning_data --task=classification \
+    --input_file=data/classification/fine_foods_train.tsv \
+    --text_columns=sentence --label_column=label \
+    --vocab_file=data/vocab/bert_en_uncased_vocab.txt \
+    --max_seq_length=128 --output_file=/tmp/ff/train.tfrecord
+
+(`--text_columns=question1,question2` for pairs; `--label_list=neg,pos` maps
+label strings to ids 0..n-1, otherwise labels must be integer ids.)
+
+Token classification from a CoNLL-style file (first sub-word labelled):
+
+  python -m token_drop.data.create_finetuning_data --task=tagging \
+    --input_file=data/ner/ner_train.txt \
+    --vocab_file=data/vocab/bert_en_uncased_vocab.txt \
+    --max_seq_length=128 --output_file=/tmp/ner/train.tfrecord
+
+(`--label_list` fixes the tag order; by default it is 'O' then sorted tags,
+printed and stored in the meta data so that the eval file and the task's
+`class_names` can use the same order.)
+
+Besides the TFRecords, OUTPUT_FILE.meta.json records the label list, the
+number of records and the settings. The files are read by tfm's
+`bert/sentence_prediction` / `bert/tagging` experiments (task.train_data.
+input_path) and by this package's `finetuning/*` experiments; those can also
+read the raw files directly (see token_drop.data.finetuning_dataloader).
+"""
+
+import json
+
+from absl import app
+from absl import flags
+
+from token_drop.data import checks
+from token_drop.data import finetuning_data
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  flags.DEFINE_enum('task', None, ['classification', 'tagging'],
+                    'Sentence (pair) classification or token tagging.')
+  flags.DEFINE_string('input_file', None, 'TSV/CSV (classification) or '
+                      'CoNLL-style (tagging) file.')
+  flags.DEFINE_string('output_file', None, 'TFRecord file to write.')
+  flags.DEFINE_string('vocab_file', 'data/vocab/bert_en_uncased_vocab.txt',
+                      'WordPiece vocabulary of the encoder.')
+  flags.DEFINE_bool('do_lower_case', True, 'Lower-case before WordPiece.')
+  flags.DEFINE_integer('max_seq_length', 128, 'Sequence length.')
+  flags.DEFINE_list('text_columns', ['sentence'],
+                    'Classification: one or two text columns (name or '
+                    '0-based index).')
+  flags.DEFINE_string('label_column', 'label', 'Classification label column.')
+  flags.DEFINE_list('label_list', None,
+                    'Labels in id order (default: integer ids for '
+                    'classification, O then sorted tags for tagging).')
+  flags.DEFINE_string('delimiter', '',
+                      'Classification field delimiter (default from the '
+                      'extension: .tsv tab, .csv comma).')
+  flags.mark_flags_as_required(['task', 'input_file', 'output_file'])
+
+
+def create(task: str, input_file: str, output_file: str, vocab_file: str,
+           do_lower_case: bool = True, max_seq_length: int = 128,
+           text_columns=('sentence',), label_column: str = 'label',
+           label_list=None, delimiter: str = '') -> dict:
+  """Writes the TFRecords and their meta data; returns the meta data."""
+  if task == 'classification':
+    examples, label_list = finetuning_data.classification_examples(
+        input_file, list(text_columns), label_column, label_list, delimiter)
+    count = finetuning_data.write_classification(
+        examples, label_list, vocab_file, do_lower_case, max_seq_length,
+        output_file)
+  else:
+    examples, label_list = finetuning_data.read_conll(input_file, label_list)
+    count = finetuning_data.write_tagging(examples, vocab_file, do_lower_case,
+                                          max_seq_length, output_file)
+  meta = dict(task=task, input_file=input_file, num_examples=len(examples),
+              num_records=count, label_list=label_list,
+              num_labels=len(label_list), max_seq_length=max_seq_length,
+              vocab_file=vocab_file, do_lower_case=do_lower_case)
+  with open(output_file + '.meta.json', 'w', encoding='utf-8') as f:
+    json.dump(meta, f, indent=2)
+  return meta
+
+
+def main(_):
+  try:
+    meta = create(FLAGS.task, FLAGS.input_file, FLAGS.output_file,
+                  FLAGS.vocab_file, FLAGS.do_lower_case, FLAGS.max_seq_length,
+                  FLAGS.text_columns, FLAGS.label_column, FLAGS.label_list,
+                  FLAGS.delimiter)
+  except checks.InputDataError as e:
+    raise SystemExit(f'error: {e}') from None
+  print(f'wrote {meta["num_records"]} records ({meta["num_examples"]} '
+        f'examples) to {FLAGS.output_file}; labels ({meta["num_labels"]}): '
+        f'{",".join(meta["label_list"])}')
+
+
+if __name__ == '__main__':
+  define_flags()
+  app.run(main)
