@@ -13,7 +13,9 @@ model_dir, mixed precision and distribution strategy from `runtime`,
 `train_lib.run_experiment`) with three additions: `import experiments`
 registers this project's experiments next to tfm's (`bert/pretraining` stays
 available as the baseline), configuration and input errors are reported by
-file and key before any training, and the run ends with a short report.
+file and key before any training, `trainer.time_budget` can end any run at a
+time budget or early stop (final checkpoint, evaluation, exit 0), and the run
+ends with a short report.
 """
 
 import os
@@ -37,6 +39,7 @@ from official.core import train_utils
 from official.modeling import performance
 from token_drop.core import config_parser
 from token_drop.core import preflight
+from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
 from token_drop.data import checks
 
@@ -61,7 +64,8 @@ def _format_logs(logs) -> str:
 
 def run(params, model_dir: str, mode: str,
         strategy: Optional[tf.distribute.Strategy] = None,
-        enable_async_checkpointing: bool = False):
+        enable_async_checkpointing: bool = False,
+        clock: Optional[time_budget.TrainingClock] = None):
   """Builds the strategy, task and trainer and runs the experiment.
 
   Args:
@@ -71,6 +75,7 @@ def run(params, model_dir: str, mode: str,
     strategy: A strategy to use instead of the one `params.runtime` describes
       (e.g. MirroredStrategy over logical CPU devices).
     enable_async_checkpointing: Write checkpoints in a background thread.
+    clock: The training clock (tests inject one with a fake time source).
 
   Returns:
     The trainer, holding the last train and eval logs.
@@ -86,17 +91,28 @@ def run(params, model_dir: str, mode: str,
       **params.runtime.model_parallelism())
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=model_dir)
-    trainer = train_utils.create_trainer(
-        params, task, train='train' in mode,
-        evaluate='eval' in mode,
+    trainer = trainer_lib.create_trainer(
+        params, task, train='train' in mode, evaluate='eval' in mode,
         checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
             params, model_dir),
-        trainer_cls=trainer_lib.Trainer)
-  train_lib.run_experiment(
+        clock=clock)
+  runner = train_lib.OrbitExperimentRunner(
       distribution_strategy=strategy, task=task, mode=mode, params=params,
       model_dir=model_dir, trainer=trainer,
+      controller_cls=trainer_lib.Controller,
       save_summary=strategy.extended.should_checkpoint,
       enable_async_checkpointing=enable_async_checkpointing)
+  try:
+    runner.run()
+  except time_budget.StopTraining as stop:
+    # Every worker takes part in the save (non-chiefs write to a temp dir).
+    logging.info('%s: writing a final checkpoint', stop)
+    print(f'stopped: {stop}')
+    runner.checkpoint_manager.save(
+        checkpoint_number=trainer.global_step, check_interval=False)
+    if stop.reason == 'budget' and 'eval' in mode:
+      with strategy.scope():
+        runner.controller.evaluate(steps=params.trainer.validation_steps)
   return trainer
 
 

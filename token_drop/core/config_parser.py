@@ -4,9 +4,10 @@ tfm's `ExperimentParser` applies `--config_file`s in order, then
 `--params_override`. Its error for an unknown key names only the last path
 component and not the file it came from; this parser checks each source
 against the config first and reports the full dotted path and the source.
-It also widens tfm's BERT pretraining data config to
-`token_drop.data.pretrain_dataloader.PretrainDataConfig` so that every
-pretraining experiment, tfm's `bert/pretraining` included, can read text.
+It also widens two tfm configs for every experiment, tfm's own included: the
+BERT pretraining data config to
+`token_drop.data.pretrain_dataloader.PretrainDataConfig` (text input) and the
+trainer config to `token_drop.core.time_budget.TrainerConfig` (time budget).
 """
 
 from typing import Any, List
@@ -18,6 +19,7 @@ from official.core import train_utils
 from official.modeling.hyperparams import base_config
 from official.modeling.hyperparams import params_dict
 from official.nlp.data import pretrain_dataloader as tfm_pretrain_dataloader
+from token_drop.core import time_budget
 from token_drop.data import pretrain_dataloader
 
 
@@ -93,6 +95,7 @@ class ExperimentParser(train_utils.ExperimentParser):
 
   def base_experiment(self):
     params = super().base_experiment()
+    params.trainer = time_budget.upgrade_config(params.trainer)
     task = params.task
     for name in ('train_data', 'validation_data'):
       data = getattr(task, name, None)

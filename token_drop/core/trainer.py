@@ -1,15 +1,27 @@
-"""The tfm Trainer with throughput summaries and the last logs kept.
+"""tfm's Trainer and orbit's Controller with throughput and a time budget.
 
-tfm's Controller already writes `steps_per_second`; this trainer adds
+tfm's Controller already writes `steps_per_second`; the trainer adds
 `tokens_per_second` (global batch x sequence length per step, padding
 included) so that encoders that drop or narrow tokens are compared on the same
-input rate, and keeps the last train/eval logs for the driver's final report.
+input rate, keeps the last train/eval logs for the driver's final report, and
+runs the time budget of `token_drop.core.time_budget` for every experiment:
+elapsed/remaining budget in the logs and summaries, and a `StopTraining`
+raised by the controller between loops once the budget is spent or the early
+stop fires.
 """
 
 import time
 from typing import Any, Dict, Optional
 
+from absl import logging
+import orbit
+import tensorflow as tf
+
 from official.core import base_trainer
+from official.core import config_definitions as cfg
+from official.modeling import optimization
+from official.modeling import performance
+from token_drop.core import time_budget
 
 
 def tokens_per_step(config) -> Optional[int]:
@@ -23,32 +35,143 @@ def tokens_per_step(config) -> Optional[int]:
   return None
 
 
-class Trainer(base_trainer.Trainer):
-  """Adds tokens/sec to the train summaries; remembers the latest logs."""
+def budget_config(config: cfg.ExperimentConfig
+                 ) -> time_budget.TimeBudgetConfig:
+  budget = getattr(config.trainer, 'time_budget', None)
+  return budget if budget is not None else time_budget.TimeBudgetConfig()
 
-  def __init__(self, *args, **kwargs):
+
+class Trainer(base_trainer.Trainer):
+  """Adds throughput and time-budget logs; remembers the latest logs.
+
+  Args:
+    *args: As for tfm's `base_trainer.Trainer`.
+    clock: The run's `TrainingClock` (saved in checkpoints); one is created
+      when not given.
+    **kwargs: As for tfm's `base_trainer.Trainer`.
+  """
+
+  def __init__(self, *args, clock: Optional[time_budget.TrainingClock] = None,
+               **kwargs):
     super().__init__(*args, **kwargs)
+    self.clock = clock or time_budget.TrainingClock()
+    checkpoint_items = getattr(self.model, 'checkpoint_items', {})
+    self._checkpoint = tf.train.Checkpoint(
+        global_step=self.global_step, model=self.model,
+        optimizer=self.optimizer, training_clock=self.clock,
+        **checkpoint_items)
+    self._budget = budget_config(self.config)
     self._tokens_per_step = tokens_per_step(self.config)
     self._loop_start = None
+    self.stop_reason: Optional[str] = None
     self.last_train_logs: Dict[str, Any] = {}
     self.last_eval_logs: Dict[str, Any] = {}
 
   def train_loop_begin(self):
     super().train_loop_begin()
     self._loop_start = (time.monotonic(), int(self.global_step.numpy()))
+    self.clock.start()
 
   def train_loop_end(self):
+    elapsed_hours = self.clock.stop(self.strategy) / 3600.0
     logs = super().train_loop_end()
     if self._loop_start and self._tokens_per_step:
       start_time, start_step = self._loop_start
-      elapsed = time.monotonic() - start_time
+      seconds = time.monotonic() - start_time
       steps = int(self.global_step.numpy()) - start_step
-      if elapsed > 0 and steps > 0:
-        logs['tokens_per_second'] = steps * self._tokens_per_step / elapsed
+      if seconds > 0 and steps > 0:
+        logs['tokens_per_second'] = steps * self._tokens_per_step / seconds
+    logs['elapsed_training_hours'] = elapsed_hours
+    if self._budget.budget_hours > 0:
+      remaining = max(self._budget.budget_hours - elapsed_hours, 0.0)
+      logs['budget_remaining_hours'] = remaining
+      logging.info('time budget: %.4f h trained, %.4f h of %.4f h left',
+                   elapsed_hours, remaining, self._budget.budget_hours)
+      self.stop_reason = self.stop_reason or time_budget.stop_reason(
+          self._budget, elapsed_hours)
     self.last_train_logs = dict(logs)
     return logs
 
   def eval_end(self, aggregated_logs=None):
     logs = super().eval_end(aggregated_logs)
     self.last_eval_logs = dict(logs)
+    loss = logs.get(self.validation_loss.name)
+    if loss is not None and self.stop_reason is None:
+      reason = time_budget.stop_reason(
+          self._budget, float(self.clock.elapsed_hours().numpy()),
+          float(loss))
+      if reason == 'early_stop':
+        self.stop_reason = reason
     return logs
+
+
+class Controller(orbit.Controller):
+  """Raises `StopTraining` after the loop or evaluation that ends a run."""
+
+  def _check_stop(self):
+    trainer = self.trainer or self.evaluator
+    reason = getattr(trainer, 'stop_reason', None)
+    if reason and not getattr(self, '_stop_raised', False):
+      self._stop_raised = True
+      budget = budget_config(trainer.config)
+      if reason == 'budget':
+        message = (f'time budget of {budget.budget_hours} h spent at step '
+                   f'{int(self.global_step.numpy())}')
+      else:
+        message = (
+            f'early stop at step {int(self.global_step.numpy())}: validation '
+            f'loss above {budget.early_stop_loss} after '
+            f'{budget.early_stop_hours} h')
+      raise time_budget.StopTraining(reason, message)
+
+  def _train_n_steps(self, num_steps: int):
+    super()._train_n_steps(num_steps)
+    self._check_stop()
+
+  def evaluate(self, steps: int = -1):
+    logs = super().evaluate(steps)
+    self._check_stop()
+    return logs
+
+
+def create_optimizer(task, params: cfg.ExperimentConfig,
+                     clock: time_budget.TrainingClock):
+  """The task's optimizer, or the time-based schedule's when configured."""
+  budget = budget_config(params)
+  if budget.learning_rate_schedule != 'time':
+    return task.create_optimizer(params.trainer.optimizer_config,
+                                 params.runtime)
+  schedule = time_budget.TimeLinearSchedule(
+      clock, budget.peak_learning_rate, budget.budget_hours,
+      budget.warmup_proportion)
+  factory = optimization.OptimizerFactory(params.trainer.optimizer_config)
+  optimizer = factory.build_optimizer(schedule)
+  return performance.configure_optimizer(
+      optimizer,
+      use_float16=params.runtime.mixed_precision_dtype == 'float16',
+      loss_scale=params.runtime.loss_scale)
+
+
+def create_trainer(params: cfg.ExperimentConfig, task, train: bool,
+                   evaluate: bool, checkpoint_exporter=None,
+                   clock: Optional[time_budget.TrainingClock] = None
+                  ) -> Trainer:
+  """Builds model, optimizer and `Trainer` (call inside the strategy scope).
+
+  Args:
+    params: The experiment config.
+    task: The task.
+    train: Whether the trainer trains.
+    evaluate: Whether the trainer evaluates.
+    checkpoint_exporter: tfm's best-checkpoint exporter, if any.
+    clock: A `TrainingClock` to use (tests inject one with a fake time).
+
+  Returns:
+    The trainer.
+  """
+  clock = clock or time_budget.TrainingClock()
+  model = task.build_model()
+  optimizer = create_optimizer(task, params, clock)
+  return Trainer(params, task, model=model, optimizer=optimizer, train=train,
+                 evaluate=evaluate, checkpoint_exporter=checkpoint_exporter,
+                 clock=clock)
