@@ -39,21 +39,28 @@ RESERVED_TOKENS = ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string('input_file', None,
-                    'Text files: comma-separated paths or globs.')
-flags.DEFINE_string('output_file', None, 'Vocabulary file to write.')
-flags.DEFINE_integer('vocab_size', 30522, 'Exact size of the vocabulary.')
-flags.DEFINE_bool('do_lower_case', True,
-                  'Lower-case and strip accents before learning (uncased).')
-flags.DEFINE_integer('num_unused_tokens', 0,
-                     '[unusedI] tokens placed right after the reserved ones.')
-flags.DEFINE_integer('max_lines', 0,
-                     'Read at most this many lines (0: all of them).')
+
+def define_flags():
+  """Defines the CLI flags.
+
+  Not at import time: tfm's create_pretraining_data module defines flags of
+  the same names, and both modules may be imported in one process.
+  """
+  flags.DEFINE_string('input_file', None,
+                      'Text files: comma-separated paths or globs.')
+  flags.DEFINE_string('output_file', None, 'Vocabulary file to write.')
+  flags.DEFINE_integer('vocab_size', 30522, 'Exact size of the vocabulary.')
+  flags.DEFINE_bool('do_lower_case', True,
+                    'Lower-case and strip accents before learning (uncased).')
+  flags.DEFINE_integer('num_unused_tokens', 0,
+                       '[unusedI] tokens placed right after the reserved ones.')
+  flags.DEFINE_integer('max_lines', 0,
+                       'Read at most this many lines (0: all of them).')
 
 
 def build_vocab(input_files: Sequence[str], vocab_size: int,
                 do_lower_case=True, num_unused_tokens=0,
-                max_lines=0) -> List[str]:
+                max_lines=0, learn_params=None) -> List[str]:
   """Learns a WordPiece vocabulary of exactly `vocab_size` tokens.
 
   Args:
@@ -62,6 +69,9 @@ def build_vocab(input_files: Sequence[str], vocab_size: int,
     do_lower_case: Uncased vocabulary (use the same value to tokenize).
     num_unused_tokens: [unusedI] tokens right after the reserved tokens.
     max_lines: If > 0, learn from the first `max_lines` lines only.
+    learn_params: Extra arguments of tensorflow-text's
+      `wordpiece_tokenizer_learner_lib.learn` (e.g. `slack_ratio`,
+      `num_iterations`).
 
   Returns:
     The tokens, id = index (layout in the module docstring).
@@ -81,7 +91,8 @@ def build_vocab(input_files: Sequence[str], vocab_size: int,
   lines = lines.filter(lambda line: tf.strings.length(line) > 0).batch(1024)
   vocab = bert_vocab_from_dataset.bert_vocab_from_dataset(
       lines, vocab_size=vocab_size, reserved_tokens=reserved,
-      bert_tokenizer_params={'lower_case': do_lower_case})
+      bert_tokenizer_params={'lower_case': do_lower_case},
+      learn_params=learn_params)
   if len(vocab) > vocab_size:
     # The learner orders tokens by frequency after the reserved tokens and
     # single characters, so the cut drops the rarest WordPieces.
@@ -112,6 +123,7 @@ def main(_):
 
 
 if __name__ == '__main__':
+  define_flags()
   flags.mark_flag_as_required('input_file')
   flags.mark_flag_as_required('output_file')
   app.run(main)

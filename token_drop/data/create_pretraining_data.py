@@ -66,7 +66,7 @@ flags.DEFINE_integer(
     'Documents held in memory at once; NSP random next sentences and '
     'shuffling are drawn within a chunk.')
 flags.DEFINE_integer(
-    'max_lines_per_chunk', 100000,
+    'max_lines_per_chunk', 20000,
     'Upper bound on the lines (sentences) held in memory at once; a longer '
     'document is split into several documents.')
 
@@ -301,7 +301,7 @@ def create_pretraining_data(
     short_seq_prob=0.1, random_seed=12345, do_whole_word_mask=False,
     max_ngram_size: Optional[int] = None, use_next_sentence_label=True,
     use_v2_feature_names=False, gzip_compress=False, documents_per_chunk=1000,
-    max_lines_per_chunk=100000) -> Dict[str, int]:
+    max_lines_per_chunk=20000) -> Dict[str, int]:
   """Streams text files into pretraining TFRecords.
 
   Args:

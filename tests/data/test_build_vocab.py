@@ -1,0 +1,77 @@
+"""Tests for token_drop.data.build_vocab."""
+
+import os
+
+import pytest
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from official.nlp.tools import tokenization
+from token_drop.data import build_vocab
+from token_drop.data import checks
+from token_drop.data import create_pretraining_data as cpd
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+CORPUS = os.path.join(REPO, 'data', 'corpus', 'demo_train.txt')
+# A coarser threshold search than the default keeps the learner fast here.
+FAST = {'slack_ratio': 0.25, 'lower_thresh': 2}
+
+
+@pytest.fixture(scope='module')
+def text(tmp_path_factory):
+  """First 150 lines (with document breaks) of the demo corpus."""
+  with open(CORPUS, encoding='utf-8') as f:
+    lines = [next(f) for _ in range(150)]
+  path = tmp_path_factory.mktemp('vocab') / 'text.txt'
+  path.write_text(''.join(lines), encoding='utf-8')
+  return str(path), [l.strip() for l in lines if l.strip()]
+
+
+@pytest.fixture(scope='module')
+def vocab_file(text, tmp_path_factory):
+  vocab = build_vocab.build_vocab([text[0]], vocab_size=300,
+                                  num_unused_tokens=2, learn_params=FAST)
+  path = tmp_path_factory.mktemp('vocab') / 'vocab.txt'
+  path.write_text(''.join(t + '\n' for t in vocab), encoding='utf-8')
+  return str(path), vocab
+
+
+def test_layout_and_size(vocab_file):
+  _, vocab = vocab_file
+  assert len(vocab) == 300 and len(set(vocab)) == 300
+  assert vocab[:7] == ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]',
+                       '[unused0]', '[unused1]']
+  learned = [t for t in vocab[7:] if not t.startswith('[unused')]
+  assert len(learned) > 200
+  assert any(t.startswith('##') for t in learned)
+  assert 'the' in learned and all(t == t.lower() for t in learned)
+  vocab_ids = checks.read_vocab(vocab_file[0])
+  cpd.check_vocab(vocab_ids, vocab_file[0])
+  assert vocab_ids['[PAD]'] == 0
+
+
+def test_tokenizers_use_vocab(text, vocab_file):
+  path, vocab = vocab_file
+  lines = text[1][:50]
+  tokenizer = tf_text.BertTokenizer(path, lower_case=True,
+                                    token_out_type=tf.int64)
+  ids = tokenizer.tokenize(tf.constant(lines)).merge_dims(1, 2)
+  flat = ids.flat_values.numpy()
+  # Every character of the text is in the vocabulary: no [UNK].
+  assert flat.size > 500 and (flat != vocab.index('[UNK]')).all()
+  assert ids.row_lengths().numpy().min() > 0
+  # tfm's tokenizer (used by create_pretraining_data) agrees.
+  full = tokenization.FullTokenizer(path, do_lower_case=True)
+  for line, row in zip(lines[:10], ids.to_list()):
+    assert full.convert_tokens_to_ids(full.tokenize(line)) == row
+
+
+def test_cased_and_errors(text):
+  vocab = build_vocab.build_vocab([text[0]], vocab_size=200,
+                                  do_lower_case=False, max_lines=60,
+                                  learn_params=FAST)
+  assert len(vocab) == 200
+  assert any(t != t.lower() for t in vocab[5:])
+  with pytest.raises(ValueError, match='vocab_size=6'):
+    build_vocab.build_vocab([text[0]], vocab_size=6, num_unused_tokens=1)
