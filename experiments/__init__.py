@@ -9,6 +9,8 @@ their config modules; each module of this package registers one method family.
 from official.nlp.configs import finetuning_experiments
 from official.nlp.configs import pretraining_experiments
 from token_drop.data import pretrain_dataloader
+from experiments import bort
+from experiments import budget_bert
 from experiments import token_drop_bert
 from experiments import finetuning
 # pylint: enable=unused-import

@@ -1,0 +1,136 @@
+"""Distillation losses, the frozen teacher, and the MLM distillation task."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from official.nlp.configs import bert
+from official.nlp.configs import encoders
+from token_drop.data import pretrain_dataloader
+from token_drop.tasks import distillation
+from token_drop.tasks import mlm_distillation
+
+
+def _softmax(x):
+  e = np.exp(x - x.max(-1, keepdims=True))
+  return e / e.sum(-1, keepdims=True)
+
+
+def test_kl_is_zero_for_equal_logits():
+  logits = tf.random.stateless_normal([2, 3, 11], seed=[1, 2])
+  loss = distillation.kl_distillation_loss(logits, logits, temperature=2.0)
+  assert abs(float(loss)) < 1e-6
+
+
+def test_kl_value_and_gradient():
+  temperature = 2.0
+  teacher = tf.random.stateless_normal([2, 3, 7], seed=[3, 4])
+  student = tf.Variable(tf.random.stateless_normal([2, 3, 7], seed=[5, 6]))
+  weights = tf.constant([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+  with tf.GradientTape() as tape:
+    loss = distillation.kl_distillation_loss(teacher, student, temperature,
+                                             weights)
+  grad = tape.gradient(loss, student).numpy()
+
+  p = _softmax(teacher.numpy() / temperature)
+  q = _softmax(student.numpy() / temperature)
+  per_position = (temperature**2) * (p * (np.log(p) - np.log(q))).sum(-1)
+  w = weights.numpy()
+  np.testing.assert_allclose(float(loss), (per_position * w).sum() / w.sum(),
+                             rtol=1e-5)
+  # d/dz_s of T^2 KL at temperature T is T * (q - p), times the weight share.
+  expected = temperature * (q - p) * (w / w.sum())[..., None]
+  np.testing.assert_allclose(grad, expected, atol=1e-6)
+  assert np.all(grad[0, 2] == 0) and np.all(grad[1, 1:] == 0)
+
+
+def _tiny_pretrainer_config(hidden=32, dropout=0.0):
+  return bert.PretrainerConfig(
+      encoder=encoders.EncoderConfig(type='bert', bert=encoders.BertEncoderConfig(
+          vocab_size=50, hidden_size=hidden, num_layers=2,
+          num_attention_heads=2, intermediate_size=64,
+          max_position_embeddings=32, dropout_rate=dropout,
+          attention_dropout_rate=dropout)),
+      cls_heads=[])
+
+
+def _task(teacher_checkpoint='', teacher_hidden=32, allow_untrained=False,
+          teacher_dropout=0.0):
+  config = mlm_distillation.MLMDistillationConfig(
+      model=_tiny_pretrainer_config(),
+      teacher=distillation.TeacherConfig(
+          model=_tiny_pretrainer_config(teacher_hidden, teacher_dropout),
+          init_checkpoint=teacher_checkpoint,
+          allow_untrained=allow_untrained),
+      temperature=2.0, teacher_weight=0.5, mlm_weight=0.1,
+      train_data=pretrain_dataloader.PretrainDataConfig(
+          use_next_sentence_label=False))
+  return mlm_distillation.MLMDistillationTask(config)
+
+
+def _inputs():
+  ids = tf.random.stateless_uniform([2, 16], seed=[7, 8], maxval=50,
+                                    dtype=tf.int32)
+  return dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
+              input_type_ids=tf.zeros_like(ids),
+              masked_lm_positions=tf.constant([[1, 2, 0], [3, 0, 0]]),
+              masked_lm_ids=tf.constant([[5, 6, 0], [7, 0, 0]]),
+              masked_lm_weights=tf.constant([[1.0, 1.0, 0.0],
+                                             [1.0, 0.0, 0.0]]))
+
+
+def _save_student(task, path):
+  student = task.build_model()
+  student(_inputs())
+  return student, tf.train.Checkpoint(**student.checkpoint_items).write(path)
+
+
+def test_missing_teacher_checkpoint_is_an_error(tmp_path):
+  with pytest.raises(distillation.TeacherCheckpointError,
+                     match='no_such_dir'):
+    _task(str(tmp_path / 'no_such_dir')).build_model()
+
+
+def test_untrained_teacher_only_when_allowed(tmp_path):
+  task = _task(str(tmp_path / 'none'), allow_untrained=True)
+  task.build_model()
+  assert task.teacher is not None
+  assert not task.teacher.trainable_variables
+
+
+def test_teacher_checkpoint_of_other_shape_is_an_error(tmp_path):
+  _, path = _save_student(_task(allow_untrained=True), str(tmp_path / 'c'))
+  with pytest.raises(distillation.TeacherCheckpointError,
+                     match='does not fit task.teacher.model'):
+    _task(path, teacher_hidden=48).build_model()
+
+
+def test_student_equal_to_teacher_has_zero_distillation_loss(tmp_path):
+  source, path = _save_student(_task(allow_untrained=True),
+                               str(tmp_path / 'c'))
+  task = _task(path)
+  student = task.build_model()
+  student(_inputs())
+  student.set_weights(source.get_weights())
+  inputs = _inputs()
+  metrics = task.build_metrics(training=True)
+  outputs = student(inputs, training=False)
+  total, lm_losses = task.compute_losses(inputs, outputs, metrics)
+  by_name = {m.name: m for m in metrics}
+  assert abs(float(by_name['distillation_loss'].result())) < 1e-6
+  w = inputs['masked_lm_weights']
+  mlm = float(tf.reduce_sum(lm_losses * w) / tf.reduce_sum(w))
+  np.testing.assert_allclose(float(total), 0.1 * mlm, rtol=1e-5)
+
+
+def test_teacher_runs_in_inference_mode(tmp_path):
+  _, path = _save_student(_task(allow_untrained=True), str(tmp_path / 'c'))
+  task = _task(path, teacher_dropout=0.5)
+  student = task.build_model()
+  inputs = _inputs()
+  outputs = student(inputs, training=False)
+  losses = []
+  for _ in range(2):
+    metrics = task.build_metrics(training=True)
+    losses.append(float(task.compute_losses(inputs, outputs, metrics)[0]))
+  assert losses[0] == losses[1]

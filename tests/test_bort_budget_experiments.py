@@ -1,0 +1,46 @@
+"""train.py end to end: bort/pretraining_distillation and budget_bert/pretraining."""
+
+import os
+
+import tensorflow as tf
+
+import train_utils_for_tests as tu
+
+BORT_DEMO = os.path.join('configs', 'demo', 'bort_pretraining_distillation.yaml')
+BUDGET_DEMO = os.path.join('configs', 'demo', 'budget_bert_pretraining.yaml')
+
+
+def _tiny_teacher(checkpoint):
+  e = 'task.teacher.model.encoder.bert'
+  return ','.join([f'{e}.hidden_size=32', f'{e}.num_layers=2',
+                   f'{e}.num_attention_heads=2', f'{e}.intermediate_size=64',
+                   f'task.teacher.init_checkpoint={checkpoint}'])
+
+
+def test_bort_distills_from_a_pretrained_teacher(tmp_path):
+  teacher_dir = str(tmp_path / 'teacher')
+  result = tu.run_train(teacher_dir, override=tu.tiny_pretrain_override(
+      train_steps=2), mode='train')
+  assert result.returncode == 0, result.stderr[-3000:]
+
+  student_dir = str(tmp_path / 'student')
+  result = tu.run_train(
+      student_dir, experiment='bort/pretraining_distillation',
+      config_files=(tu.DEMO_DATA, BORT_DEMO),
+      override=tu.tiny_pretrain_override(extra=_tiny_teacher(teacher_dir)))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'Teacher restored from {teacher_dir}/ckpt-2' in result.stderr
+  assert 'distillation_loss=' in result.stdout
+  assert tf.train.latest_checkpoint(student_dir).endswith('ckpt-6')
+
+
+def test_budget_bert_demo_stops_at_its_budget(tmp_path):
+  result = tu.run_train(
+      str(tmp_path / 'run'), experiment='budget_bert/pretraining',
+      config_files=(tu.DEMO_DATA, BUDGET_DEMO),
+      override=tu.tiny_pretrain_override(
+          train_steps=100000,
+          extra='trainer.time_budget.budget_hours=0.0005'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'stopped: time budget of 0.0005 h spent' in result.stdout
+  assert 'final validation metrics:' in result.stdout

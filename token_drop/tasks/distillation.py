@@ -1,0 +1,131 @@
+"""Knowledge distillation pieces shared by the methods: losses and a teacher.
+
+The teacher is any BERT-family encoder with its heads, built from its own
+config and restored from a checkpoint (a train.py model_dir or checkpoint of
+this package, an imported Hugging Face model, a token-dropping run); it runs
+in inference mode (no dropout) and its variables are not trainable, so they
+are neither updated nor saved with the student.
+"""
+
+import dataclasses
+from typing import Optional
+
+from absl import logging
+import tensorflow as tf
+import tf_keras
+
+from official.modeling.hyperparams import base_config
+from official.nlp.configs import bert
+
+
+@dataclasses.dataclass
+class TeacherConfig(base_config.Config):
+  """A frozen teacher model.
+
+  Attributes:
+    model: The teacher's encoder and heads (a BERT pretrainer config).
+    init_checkpoint: Checkpoint file or directory (its latest checkpoint)
+      holding the teacher's `encoder` and heads.
+    allow_untrained: For smoke runs only: when `init_checkpoint` is empty or
+      missing, go on with a randomly initialised teacher (with a warning)
+      instead of failing.
+  """
+  model: bert.PretrainerConfig = dataclasses.field(
+      default_factory=bert.PretrainerConfig)
+  init_checkpoint: str = ''
+  allow_untrained: bool = False
+
+
+class TeacherCheckpointError(ValueError):
+  """The teacher checkpoint is missing or does not fit the teacher config."""
+
+
+def _resolve_checkpoint(path: str) -> Optional[str]:
+  if not path:
+    return None
+  if tf.io.gfile.isdir(path):
+    return tf.train.latest_checkpoint(path)
+  if tf.io.gfile.exists(path + '.index'):
+    return path
+  return None
+
+
+def restore_teacher(teacher: tf_keras.Model,
+                    config: TeacherConfig) -> tf_keras.Model:
+  """Freezes a freshly built teacher and restores its weights.
+
+  Args:
+    teacher: The teacher built from `config.model` (e.g. by the task's
+      `build_model(config.model)`), with `checkpoint_items`.
+    config: The teacher config.
+
+  Returns:
+    The frozen teacher (call it with `training=False`).
+
+  Raises:
+    TeacherCheckpointError: no checkpoint at `init_checkpoint` (unless
+      `allow_untrained`), or the checkpoint lacks some of the teacher's
+      variables.
+  """
+  teacher.trainable = False
+  # Create the variables so that the restore below is checked against them.
+  dummy = tf.zeros([1, 8], tf.int32)
+  teacher(dict(input_word_ids=dummy, input_mask=tf.ones_like(dummy),
+               input_type_ids=dummy, masked_lm_positions=tf.zeros(
+                   [1, 1], tf.int32)), training=False)
+  path = _resolve_checkpoint(config.init_checkpoint)
+  if path is None:
+    if config.allow_untrained:
+      logging.warning(
+          '\n%s\nNO TEACHER CHECKPOINT at task.teacher.init_checkpoint=%r: '
+          'distilling from an UNTRAINED teacher. This is only good for smoke '
+          'runs.\n%s', '!' * 78, config.init_checkpoint, '!' * 78)
+      print(f'WARNING: no teacher checkpoint at {config.init_checkpoint!r}; '
+            'distilling from an untrained teacher (smoke run only).')
+      return teacher
+    raise TeacherCheckpointError(
+        f'task.teacher.init_checkpoint={config.init_checkpoint!r} holds no '
+        'checkpoint; give a checkpoint file prefix or a model_dir.')
+  try:
+    status = tf.train.Checkpoint(**teacher.checkpoint_items).read(path)
+    status.expect_partial().assert_existing_objects_matched()
+  except (AssertionError, ValueError) as e:
+    raise TeacherCheckpointError(
+        f'teacher checkpoint {path!r} does not fit task.teacher.model: {e}'
+    ) from None
+  logging.info('Teacher restored from %s', path)
+  return teacher
+
+
+def kl_distillation_loss(teacher_logits: tf.Tensor, student_logits: tf.Tensor,
+                         temperature: float,
+                         weights: Optional[tf.Tensor] = None) -> tf.Tensor:
+  """T^2 * KL(softmax(teacher / T) || softmax(student / T)), weighted mean.
+
+  The T^2 factor keeps the gradient scale independent of the temperature
+  (Hinton et al., 2015). KL differs from the soft cross-entropy by the
+  teacher's entropy only, so the gradients are the same, and it is zero when
+  the logits agree.
+
+  Args:
+    teacher_logits: [..., classes].
+    student_logits: [..., classes], same shape.
+    temperature: Softmax temperature T.
+    weights: Optional [...] weights (e.g. masked_lm_weights); the result is
+      the weighted mean over positions.
+
+  Returns:
+    A scalar loss.
+  """
+  teacher_logits = tf.cast(tf.stop_gradient(teacher_logits), tf.float32)
+  student_logits = tf.cast(student_logits, tf.float32)
+  teacher_log_probs = tf.nn.log_softmax(teacher_logits / temperature)
+  student_log_probs = tf.nn.log_softmax(student_logits / temperature)
+  per_position = tf.reduce_sum(
+      tf.exp(teacher_log_probs) * (teacher_log_probs - student_log_probs),
+      axis=-1) * (temperature**2)
+  if weights is None:
+    return tf.reduce_mean(per_position)
+  weights = tf.cast(weights, tf.float32)
+  return tf.math.divide_no_nan(tf.reduce_sum(per_position * weights),
+                               tf.reduce_sum(weights))
