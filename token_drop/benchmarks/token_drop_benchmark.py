@@ -1,0 +1,176 @@
+"""Training-step time of token dropping vs BERT at identical sizes.
+
+One training step = forward, backward and AdamW update of the whole
+pretrainer (encoder + MLM head), through the real tasks' `train_step`
+(`TokenDropMaskedLMTask`, whose step also updates the importance table, vs
+the shared `MaskedLMTask` with a `BertEncoderV2`). The two models are timed
+alternately in one process so that machine load affects both alike; the
+table reports medians, the measured time ratio and the FLOP ratio computed
+from the shapes (matmul FLOPs of the encoder layers and the MLM head; the
+backward pass multiplies both by the same factor).
+
+Usage (from the repository root):
+
+  python -m token_drop.benchmarks.token_drop_benchmark --sizes=tiny,base
+"""
+
+import argparse
+import statistics
+import time
+from typing import Dict, List
+
+import numpy as np
+import tensorflow as tf
+
+from official.core import exp_factory
+from official.modeling import optimization
+import experiments  # pylint: disable=unused-import
+from token_drop.encoders import token_drop_bert
+from token_drop.tasks import masked_lm
+from token_drop.tasks import token_drop_masked_lm
+
+SIZES = {
+    # The demo encoder (configs/demo/tiny_token_drop.yaml) on demo shapes.
+    'tiny': dict(layers=4, hidden=256, heads=4, inner=1024, seq=128, keep=64,
+                 preds=20, batch=32),
+    # BERT-base as in the paper: 12 x 768, sequence 512, keep 256.
+    'base': dict(layers=12, hidden=768, heads=12, inner=3072, seq=512,
+                 keep=256, preds=76, batch=4),
+}
+VOCAB = 30522
+
+
+def layer_flops(queries: int, keys: int, hidden: int, inner: int) -> int:
+  """Forward matmul FLOPs of one post-LN transformer layer (per sequence)."""
+  projections = 2 * hidden * hidden * (2 * queries + 2 * keys)  # Q,O + K,V
+  attention = 2 * 2 * queries * keys * hidden  # scores and weighted values
+  ffn = 2 * 2 * queries * hidden * inner
+  return projections + attention + ffn
+
+
+def model_flops(s: Dict[str, int], token_drop: bool) -> int:
+  """Forward FLOPs per sequence of the encoder layers plus the MLM head."""
+  start, end = token_drop_bert.default_drop_layers(s['layers'])
+  seq, keep, h, inner = s['seq'], s['keep'], s['hidden'], s['inner']
+  total = 0
+  for i in range(s['layers']):
+    if token_drop and i == start:
+      total += layer_flops(keep, seq, h, inner)
+    elif token_drop and start < i < end:
+      total += layer_flops(keep, keep, h, inner)
+    else:
+      total += layer_flops(seq, seq, h, inner)
+  total += s['preds'] * (2 * h * h + 2 * h * VOCAB)  # MLM transform + logits
+  return total
+
+
+def _task_config(s: Dict[str, int], token_drop: bool):
+  config = exp_factory.get_exp_config('token_drop_bert/pretraining')
+  config.override({'task': {
+      'model': {'encoder': {'any': {
+          'num_layers': s['layers'], 'hidden_size': s['hidden'],
+          'num_attention_heads': s['heads'],
+          'intermediate_size': s['inner'], 'token_keep_k': s['keep'],
+          'max_position_embeddings': max(512, s['seq'])}}},
+      'train_data': {'seq_length': s['seq'],
+                     'max_predictions_per_seq': s['preds']}}},
+                  is_strict=True)
+  if token_drop:
+    return config
+  task = config.task
+  bert_cfg = masked_lm.MaskedLMConfig(
+      model=task.model.as_dict(), train_data=task.train_data.as_dict())
+  bert_cfg.model.encoder.type = 'bert_v2'
+  bert_cfg.model.encoder.bert_v2.override({
+      k: v for k, v in task.model.encoder.any.as_dict().items()
+      if k in bert_cfg.model.encoder.bert_v2.as_dict()})
+  config.task = bert_cfg
+  return config
+
+
+def _inputs(s: Dict[str, int], seed: int):
+  rng = np.random.RandomState(seed)
+  b, seq, p = s['batch'], s['seq'], s['preds']
+  ids = rng.randint(999, VOCAB, size=(b, seq)).astype(np.int32)
+  ids[:, 0], ids[:, -1] = 101, 102
+  positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), p, False)
+                                for _ in range(b)]), axis=1).astype(np.int32)
+  return dict(
+      input_word_ids=tf.constant(ids),
+      input_mask=tf.ones([b, seq], tf.int32),
+      input_type_ids=tf.zeros([b, seq], tf.int32),
+      masked_lm_positions=tf.constant(positions),
+      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
+      masked_lm_weights=tf.ones([b, p], tf.float32))
+
+
+def _step_fn(config, jit: bool):
+  """A compiled training step of the experiment's task and optimizer."""
+  if isinstance(config.task, token_drop_masked_lm.TokenDropMaskedLMConfig):
+    task = token_drop_masked_lm.TokenDropMaskedLMTask(config.task)
+  else:
+    task = masked_lm.MaskedLMTask(config.task)
+  model = task.build_model()
+  factory = optimization.OptimizerFactory(config.trainer.optimizer_config)
+  optimizer = factory.build_optimizer(factory.build_learning_rate())
+  metrics = task.build_metrics(training=True)
+
+  @tf.function(jit_compile=jit)
+  def step(inputs):
+    return task.train_step(inputs, model, optimizer, metrics)[task.loss]
+
+  return step
+
+
+def run(size: str, repeats: int, jit: bool) -> Dict[str, float]:
+  """Times both models alternately; returns medians and ratios."""
+  s = SIZES[size]
+  steps = {name: _step_fn(_task_config(s, name == 'token_drop'), jit)
+           for name in ('bert', 'token_drop')}
+  inputs = [_inputs(s, seed) for seed in range(2)]
+  for step in steps.values():  # compile and warm up
+    for x in inputs:
+      float(step(x))
+  times: Dict[str, List[float]] = {name: [] for name in steps}
+  for r in range(repeats):
+    order = list(steps) if r % 2 == 0 else list(reversed(list(steps)))
+    for name in order:
+      start = time.perf_counter()
+      float(steps[name](inputs[r % 2]))  # float() waits for the result
+      times[name].append(time.perf_counter() - start)
+  bert_t = statistics.median(times['bert'])
+  td_t = statistics.median(times['token_drop'])
+  return dict(size=size, bert_s=bert_t, token_drop_s=td_t,
+              measured_ratio=td_t / bert_t,
+              flop_ratio=model_flops(s, True) / model_flops(s, False),
+              **s)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--sizes', default='tiny,base',
+                      help='Comma-separated subset of: ' + ', '.join(SIZES))
+  parser.add_argument('--repeats', type=int, default=6,
+                      help='Timed steps per model (alternating).')
+  parser.add_argument('--batch', type=int, default=0,
+                      help='Override the batch size of every size.')
+  parser.add_argument('--jit', action='store_true',
+                      help='Compile the steps with XLA (jit_compile).')
+  args = parser.parse_args(argv)
+  rows = []
+  for size in args.sizes.split(','):
+    if args.batch:
+      SIZES[size]['batch'] = args.batch
+    rows.append(run(size, args.repeats, args.jit))
+  print('| size | layers x hidden | seq | keep | batch | BERT step (s) | '
+        'token-drop step (s) | measured ratio | FLOP ratio |')
+  print('|---|---|---|---|---|---|---|---|---|')
+  for r in rows:
+    print(f"| {r['size']} | {r['layers']}x{r['hidden']} | {r['seq']} | "
+          f"{r['keep']} | {r['batch']} | {r['bert_s']:.3f} | "
+          f"{r['token_drop_s']:.3f} | {r['measured_ratio']:.3f} | "
+          f"{r['flop_ratio']:.3f} |")
+
+
+if __name__ == '__main__':
+  main()
