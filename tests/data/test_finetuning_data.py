@@ -1,0 +1,195 @@
+"""Tests for the fine-tuning data: create_finetuning_data, the raw-file loaders
+and the bundled data/classification and data/ner files."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+
+from official.nlp.tools import tokenization
+from token_drop.data import checks
+from token_drop.data import create_finetuning_data
+from token_drop.data import finetuning_data
+from token_drop.data import finetuning_dataloader
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+VOCAB = os.path.join(REPO_ROOT, 'data', 'vocab', 'bert_en_uncased_vocab.txt')
+TOKENIZER = tokenization.FullTokenizer(VOCAB, do_lower_case=True)
+CLS, SEP = TOKENIZER.convert_tokens_to_ids(['[CLS]', '[SEP]'])
+
+
+def read_records(path):
+  out = []
+  for record in tf.data.TFRecordDataset(path):
+    example = tf.train.Example.FromString(record.numpy())
+    out.append({k: list(v.int64_list.value)
+                for k, v in example.features.feature.items()})
+  return out
+
+
+def ids(text):
+  return TOKENIZER.convert_tokens_to_ids(TOKENIZER.tokenize(text))
+
+
+def test_classification_pairs_and_label_list(tmp_path):
+  path = tmp_path / 'pairs.csv'
+  path.write_text('id,question,answer,gold\n'
+                  '1,"Is it good, really?",Yes it is,pos\n'
+                  '2,Bad tea,"No, stale",neg\n')
+  out = str(tmp_path / 'out' / 'pairs.tfrecord')
+  meta = create_finetuning_data.create(
+      'classification', str(path), out, VOCAB, max_seq_length=16,
+      text_columns=['question', 'answer'], label_column='gold',
+      label_list=['neg', 'pos'])
+  assert meta['num_examples'] == 2 and meta['label_list'] == ['neg', 'pos']
+  with open(out + '.meta.json') as f:
+    assert json.load(f)['num_labels'] == 2
+  first, second = read_records(out)
+  a, b = ids('Is it good, really?'), ids('Yes it is')
+  expected = [CLS] + a + [SEP] + b + [SEP]
+  assert first['input_ids'][:len(expected)] == expected
+  assert first['input_ids'][len(expected):] == [0] * (16 - len(expected))
+  assert first['segment_ids'][:len(expected)] == (
+      [0] * (len(a) + 2) + [1] * (len(b) + 1))
+  assert sum(first['input_mask']) == len(expected)
+  assert first['label_ids'] == [1] and second['label_ids'] == [0]
+
+
+def test_classification_integer_labels_tsv_by_index(tmp_path):
+  path = tmp_path / 'reviews.tsv'
+  # TSV fields keep their quotes as text.
+  path.write_text('sentence\tlabel\n"great" tea\t1\nmeh\t0\nok\t2\n')
+  examples, labels = finetuning_data.classification_examples(
+      str(path), ['0'], '1')
+  assert labels == ['0', '1', '2']
+  assert examples[0].text_a == '"great" tea' and examples[2].label == '2'
+
+
+@pytest.mark.parametrize('content, kwargs, message', [
+    ('text\tlabel\nfine\t1\n', dict(text_columns=['sentence']),
+     r"no column 'sentence'; the header has \['text', 'label'\]"),
+    ('sentence\tlabel\nfine\tpositive\n', {},
+     r":2: label 'positive' is not an integer id"),
+    ('sentence\tlabel\nfine\t1\nshort row\n', {},
+     r':3: 1 field\(s\), expected at least 2'),
+    ('sentence\tlabel\nfine\tpos\n', dict(label_list=['neg', 'ok']),
+     r":2: label 'pos' is not in the label list \['neg', 'ok'\]"),
+])
+def test_classification_errors_name_file_and_line(tmp_path, content, kwargs,
+                                                  message):
+  path = tmp_path / 'bad.tsv'
+  path.write_text(content)
+  kwargs.setdefault('text_columns', ['sentence'])
+  with pytest.raises(checks.InputDataError, match=message):
+    finetuning_data.classification_examples(str(path), label_column='label',
+                                            **kwargs)
+
+
+def test_tagging_labels_first_subword_only(tmp_path):
+  path = tmp_path / 'ner.txt'
+  path.write_text('-DOCSTART- -X- O O\n\n'
+                  'Empire NNP B-NP B-facility\nunaffable JJ I-NP O\n\n'
+                  'Paris\tB-geo-loc\n')
+  labels = ['O', 'B-facility', 'B-geo-loc']
+  out = str(tmp_path / 'ner.tfrecord')
+  meta = create_finetuning_data.create('tagging', str(path), out, VOCAB,
+                                       max_seq_length=8, label_list=labels)
+  assert meta['num_examples'] == 2
+  first, second = read_records(out)
+  words = ids('Empire') + ids('unaffable')
+  assert len(ids('unaffable')) == 3  # una ##ffa ##ble
+  assert first['input_ids'][:len(words) + 2] == [CLS] + words + [SEP]
+  label_row = [-1] + [1] * 1 + [-1] * (len(ids('Empire')) - 1) + [0, -1, -1]
+  assert first['label_ids'] == label_row + [-1] * (8 - len(label_row))
+  assert second['label_ids'][:3] == [-1, 2, -1]
+  assert second['sentence_id'] == [1]
+
+
+def test_tagging_default_label_order_and_errors(tmp_path):
+  path = tmp_path / 'ner.txt'
+  path.write_text('a\tB-x\nb\tO\n\nc\tI-x\n')
+  _, labels = finetuning_data.read_conll(str(path))
+  assert labels == ['O', 'B-x', 'I-x']
+  with pytest.raises(checks.InputDataError,
+                     match=r"ner.txt:4: tag 'I-x' is not in the label list"):
+    finetuning_data.read_conll(str(path), ['O', 'B-x'])
+  path.write_text('a\tO\nlonely\n')
+  with pytest.raises(checks.InputDataError, match=r"ner.txt:2: 'lonely' has "
+                     'no tag'):
+    finetuning_data.read_conll(str(path))
+
+
+def test_raw_loader_builds_once_and_batches(tmp_path):
+  path = tmp_path / 'reviews.tsv'
+  path.write_text('sentence\tlabel\n' + ''.join(
+      f'review number {i} is {"good" if i % 2 else "bad"}\t{i % 2}\n'
+      for i in range(10)))
+  params = finetuning_dataloader.SentencePredictionRawDataConfig(
+      source_path=str(path), vocab_file=VOCAB, seq_length=12,
+      global_batch_size=4, is_training=False, drop_remainder=False,
+      cache_dir=str(tmp_path / 'cache'))
+  built = finetuning_dataloader.build_sentence_prediction_records(params)
+  stamp = os.stat(built).st_mtime_ns
+  loader = finetuning_dataloader.SentencePredictionRawDataLoader(params)
+  batches = list(loader.load())
+  assert os.stat(built).st_mtime_ns == stamp  # Reused, not rebuilt.
+  assert os.listdir(tmp_path / 'cache') == [os.path.basename(built)]
+  first = batches[0]
+  assert first['input_word_ids'].shape == (4, 12)
+  np.testing.assert_array_equal(first['input_word_ids'][:, 0], CLS)
+  assert first['label_ids'].numpy().tolist() == [0, 1, 0, 1]
+  assert sum(int(b['label_ids'].shape[0]) for b in batches) == 10
+  longer = params.replace(seq_length=16)
+  assert finetuning_dataloader.build_sentence_prediction_records(
+      longer) != built
+
+  no_vocab = params.replace(vocab_file='')
+  with pytest.raises(checks.InputDataError, match='vocab_file is not set'):
+    finetuning_dataloader.SentencePredictionRawDataLoader(no_vocab)
+  tagging = finetuning_dataloader.TaggingRawDataConfig(
+      source_path=str(path), vocab_file=VOCAB)
+  with pytest.raises(checks.InputDataError, match='label_list is not set'):
+    finetuning_dataloader.TaggingRawDataLoader(tagging)
+
+
+def test_bundled_data_matches_demo_configs():
+  with open(os.path.join(REPO_ROOT, 'configs', 'demo',
+                         'tagging_demo.yaml')) as f:
+    tagging = yaml.safe_load(f)['task']
+  for split in ('train', 'test'):
+    _, labels = finetuning_data.read_conll(
+        os.path.join(REPO_ROOT, 'data', 'ner', f'ner_{split}.txt'),
+        tagging['class_names'])
+  assert tagging['train_data']['label_list'] == tagging['class_names']
+  assert len(tagging['class_names']) == 21
+  counts = {}
+  for split in ('train', 'test'):
+    rows = finetuning_data.read_classification_file(
+        os.path.join(REPO_ROOT, 'data', 'classification',
+                     f'fine_foods_{split}.tsv'), ['sentence'], 'label')
+    counts[split] = (len(rows), sum(r[1] == '1' for r in rows))
+  assert counts == {'train': (2000, 1299), 'test': (1000, 658)}
+
+
+def test_cli_writes_records_and_reports_errors(tmp_path):
+  out = tmp_path / 'ner.tfrecord'
+  cmd = [sys.executable, '-m', 'token_drop.data.create_finetuning_data',
+         '--task=tagging', '--input_file=data/ner/ner_train.txt',
+         f'--output_file={out}', '--max_seq_length=32']
+  result = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert 'labels (21): O,B-company' in result.stdout
+  assert len(read_records(str(out))) >= 2155
+  bad = cmd[:4] + ['--input_file=data/ner/missing.txt',
+                   f'--output_file={out}']
+  result = subprocess.run(bad, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+  assert result.returncode != 0
+  assert "'data/ner/missing.txt' does not exist" in result.stderr
