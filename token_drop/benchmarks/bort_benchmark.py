@@ -1,0 +1,111 @@
+"""Inference throughput and latency of Bort vs BERT-base on this CPU.
+
+Both encoders are tfm BertEncoderV2s (Bort: 4 layers x 1024, 8 heads,
+intermediate 768; BERT-base: 12 x 768, intermediate 3072), timed alternately
+in one process so that machine load affects both alike, at sequence 128 and
+512 and batch 1 and 32. The table gives median latency per batch,
+throughput in sequences/s, the measured speed-up and the FLOP ratio computed
+from the shapes (encoder layers only), next to the 7.9x CPU speed-up that de
+Wynter & Perry (2020) report.
+
+Usage (from the repository root):
+
+  python -m token_drop.benchmarks.bort_benchmark
+  python -m token_drop.benchmarks.bort_benchmark --shapes=128x1,128x32 --repeats=5
+"""
+
+import argparse
+import statistics
+import time
+
+import tensorflow as tf
+
+from official.nlp.configs import encoders
+from token_drop.benchmarks import flops
+
+MODELS = {
+    'bert_base': dict(num_layers=12, hidden_size=768, num_attention_heads=12,
+                      intermediate_size=3072),
+    'bort': dict(num_layers=4, hidden_size=1024, num_attention_heads=8,
+                 intermediate_size=768),
+}
+PAPER_SPEEDUP = 7.9
+
+
+def build(name: str):
+  config = encoders.EncoderConfig(type='bert', bert=encoders.BertEncoderConfig(
+      vocab_size=30522, max_position_embeddings=512, dropout_rate=0.0,
+      attention_dropout_rate=0.0, **MODELS[name]))
+  return encoders.build_encoder(config)
+
+
+def model_flops(name: str, seq_length: int) -> int:
+  m = MODELS[name]
+  return flops.encoder_flops(m['num_layers'], seq_length, m['hidden_size'],
+                             m['intermediate_size'])
+
+
+def _inputs(batch: int, seq_length: int):
+  ids = tf.random.stateless_uniform([batch, seq_length], seed=[1, 2],
+                                    minval=1000, maxval=30000, dtype=tf.int32)
+  return dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
+              input_type_ids=tf.zeros_like(ids))
+
+
+def measure(shapes, repeats: int):
+  """Times both encoders alternately; returns one row per shape."""
+  forwards = {}
+  for name in MODELS:
+    encoder = build(name)
+    forwards[name] = tf.function(
+        lambda x, encoder=encoder: encoder(x, training=False)['pooled_output'])
+  rows = []
+  for seq_length, batch in shapes:
+    inputs = _inputs(batch, seq_length)
+    for forward in forwards.values():  # Trace and warm up.
+      forward(inputs).numpy()
+    times = {name: [] for name in MODELS}
+    for _ in range(repeats):
+      for name, forward in forwards.items():
+        start = time.perf_counter()
+        forward(inputs).numpy()
+        times[name].append(time.perf_counter() - start)
+    median = {name: statistics.median(t) for name, t in times.items()}
+    rows.append(dict(
+        seq=seq_length, batch=batch,
+        bert_ms=1000 * median['bert_base'], bort_ms=1000 * median['bort'],
+        bert_seq_s=batch / median['bert_base'],
+        bort_seq_s=batch / median['bort'],
+        speedup=median['bert_base'] / median['bort'],
+        flop_ratio=model_flops('bert_base', seq_length) /
+        model_flops('bort', seq_length)))
+  return rows
+
+
+def format_table(rows) -> str:
+  lines = ['| seq | batch | BERT-base latency (ms) | Bort latency (ms) | '
+           'BERT-base seq/s | Bort seq/s | measured speed-up | FLOP ratio |'
+           ' paper |',
+           '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+  for r in rows:
+    lines.append(
+        f"| {r['seq']} | {r['batch']} | {r['bert_ms']:.1f} | "
+        f"{r['bort_ms']:.1f} | {r['bert_seq_s']:.2f} | {r['bort_seq_s']:.2f} "
+        f"| {r['speedup']:.2f}x | {r['flop_ratio']:.2f}x | "
+        f'{PAPER_SPEEDUP}x |')
+  return '\n'.join(lines)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--shapes', default='128x1,128x32,512x1,512x32',
+                      help='Comma-separated SEQxBATCH shapes.')
+  parser.add_argument('--repeats', type=int, default=5,
+                      help='Timed calls per model and shape.')
+  args = parser.parse_args(argv)
+  shapes = [tuple(int(v) for v in s.split('x')) for s in args.shapes.split(',')]
+  print(format_table(measure(shapes, args.repeats)))
+
+
+if __name__ == '__main__':
+  main()
