@@ -337,19 +337,38 @@ def test_check_vocab_names_missing_tokens(tmp_path):
                     'v.txt')
 
 
-def test_cli_writes_shards(corpus, tmp_path):
+def test_cli_vocab_then_tfrecords(corpus, tmp_path):
+  """A user without a vocabulary: build_vocab, then TFRecords, then train data."""
   path, _ = corpus
+  vocab = tmp_path / 'vocab' / 'vocab.txt'
+  result = subprocess.run(
+      [sys.executable, '-m', 'token_drop.data.build_vocab',
+       f'--input_file={path}', f'--output_file={vocab}', '--vocab_size=256'],
+      cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert '[PAD]=0' in result.stdout
+  assert len(checks.read_vocab(str(vocab))) == 256
   out = tmp_path / 'cli' / 'train.tfrecord'
-  cmd = [sys.executable, '-m', 'token_drop.data.create_pretraining_data',
-         f'--input_file={path}', f'--vocab_file={VOCAB}',
-         f'--output_file={out}', '--num_output_shards=2',
-         '--max_seq_length=32', '--max_predictions_per_seq=5',
-         '--dupe_factor=1', '--nouse_next_sentence_label',
-         '--use_v2_feature_names', '--do_whole_word_mask']
-  result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                          timeout=120, check=False)
+  result = subprocess.run(
+      [sys.executable, '-m', 'token_drop.data.create_pretraining_data',
+       f'--input_file={path}', f'--vocab_file={vocab}',
+       f'--output_file={out}', '--num_output_shards=2',
+       '--max_seq_length=32', '--max_predictions_per_seq=5',
+       '--dupe_factor=1', '--nouse_next_sentence_label',
+       '--use_v2_feature_names', '--do_whole_word_mask'],
+      cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
   assert result.returncode == 0, result.stderr[-2000:]
   assert 'Wrote' in result.stdout
   files = [f'{out}-00000-of-00002', f'{out}-00001-of-00002']
   records = _parse(files)
-  assert records and all(r['input_word_ids'].shape == (32,) for r in records)
+  assert len(records) > 20
+  for record in records:
+    assert record['input_word_ids'].shape == (32,)
+    # [CLS] and [SEP] have ids 2 and 3 in a build_vocab vocabulary.
+    assert record['input_word_ids'][0] == 2
+    assert record['input_word_ids'][int(record['input_mask'].sum()) - 1] == 3
+  params = _data_config(files, seq_length=32, max_predictions_per_seq=5,
+                        use_next_sentence_label=False,
+                        use_v2_feature_names=True, vocab_file=str(vocab))
+  batch = next(iter(pretrain_dataloader.PretrainDataLoader(params).load()))
+  assert batch['input_word_ids'].shape == (4, 32)
