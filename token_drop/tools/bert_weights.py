@@ -233,6 +233,15 @@ def build_masked_lm(encoder: networks.BertEncoderV2,
   return masked_lm
 
 
+def copy_dense(layer: tf_keras.layers.Dense) -> tf_keras.layers.Dense:
+  """A built Dense layer holding a copy of `layer`'s kernel and bias."""
+  copy = tf_keras.layers.Dense(layer.units, activation=layer.activation,
+                               name=layer.name)
+  copy.build((None, layer.kernel.shape[0]))
+  copy.set_weights(layer.get_weights())
+  return copy
+
+
 def _dense(prefix: str, layer, in_axes: int = 1) -> List[Entry]:
   return [Entry(prefix + 'weight', layer.kernel, in_axes),
           Entry(prefix + 'bias', layer.bias)]

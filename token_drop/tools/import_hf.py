@@ -12,11 +12,15 @@ safetensors files are read with the safetensors numpy API (no torch).
 OUT receives:
 
 * `ckpt-1.*` + `checkpoint`: a `tf.train.Checkpoint(encoder=BertEncoderV2,
-  masked_lm=MaskedLM)` (the MLM head only when the folder has
-  `cls.predictions.*`). These are the items tfm's tasks restore from
-  `task.init_checkpoint` (sentence_prediction and tagging read `encoder`,
-  masked_lm reads `encoder` and `masked_lm`), so OUT can be passed as
-  `task.init_checkpoint` directly.
+  masked_lm=MaskedLM, next_sentence.pooler_dense=Dense)` (the MLM head only
+  when the folder has `cls.predictions.*`; the pooler, also the encoder's
+  pooler_transform, only when it has `pooler.dense.*`). These are the items
+  tfm's tasks restore from `task.init_checkpoint`: sentence_prediction and
+  tagging read `encoder` (and `next_sentence.pooler_dense` with
+  init_cls_pooler), masked_lm reads `encoder`, `masked_lm` and the
+  `next_sentence` head's pooler (so that head needs inner_dim = hidden_size,
+  or `task.model.cls_heads: []`). OUT can be passed as `task.init_checkpoint`
+  directly.
 * `encoder.yaml`: the matching `task.model.encoder` config, to stack as a
   `--config_file` after the data config.
 * `vocab.txt`: the model's WordPiece vocabulary.
@@ -43,6 +47,7 @@ from token_drop.tools import bert_weights
 CHECKPOINT_PREFIX = 'ckpt'
 ENCODER_YAML = 'encoder.yaml'
 VOCAB_FILE = 'vocab.txt'
+NSP_POOLER = 'next_sentence.pooler_dense'
 
 
 def read_hf_config(hf_dir: str) -> Dict[str, Any]:
@@ -135,6 +140,11 @@ def import_checkpoint(hf_dir: str, output_dir: str) -> Dict[str, Any]:
     logging.warning('%s has no pooler.dense.*: the pooler keeps its random '
                     'initialization.', source)
   items = {'encoder': encoder}
+  if has_pooler:
+    # tfm's pretrainer and sentence_prediction (init_cls_pooler) read the
+    # pooler of the next-sentence head under this name; BERT's NSP pooler is
+    # the HF pooler.
+    items[NSP_POOLER] = bert_weights.copy_dense(encoder.pooler_layer)
   has_mlm = bert_weights.MLM_PREFIX + 'transform.dense.weight' in tensors
   if has_mlm:
     masked_lm = bert_weights.build_masked_lm(encoder, config.hidden_activation)
@@ -170,9 +180,10 @@ def import_checkpoint(hf_dir: str, output_dir: str) -> Dict[str, Any]:
       f'Vocabulary: {os.path.join(output_dir, VOCAB_FILE)}, '
       f'do_lower_case: {str(do_lower_case).lower()}.')
   if has_mlm:
-    header += ('\nMLM head activation: '
-               f'{config.hidden_activation} (masked-LM experiments: set '
-               f'task.model.mlm_activation={config.hidden_activation}).')
+    header += (
+        '\nMasked-LM experiments: set task.model.mlm_activation='
+        f'{config.hidden_activation} and give the next_sentence head '
+        f'inner_dim={config.hidden_size} (or task.model.cls_heads=[]).')
   write_encoder_yaml(os.path.join(output_dir, ENCODER_YAML), config, header)
   return dict(checkpoint=path, encoder_config=config, has_mlm_head=has_mlm,
               has_pooler=has_pooler, do_lower_case=do_lower_case,
