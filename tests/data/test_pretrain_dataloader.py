@@ -144,3 +144,29 @@ def test_text_loader_rejects_nsp_and_bad_vocab(tmp_path):
     pretrain_dataloader.PretrainDataLoader(_text_config(vocab_file=str(vocab)))
   with pytest.raises(checks.InputDataError, match='input_format'):
     pretrain_dataloader.PretrainDataLoader(_text_config(input_format='csv'))
+
+
+def test_text_loader_shards_by_file(tmp_path):
+  """With as many files as input pipelines, each pipeline reads whole files."""
+  words = {'a': 'apple', 'b': 'river'}
+  for name, word in words.items():
+    (tmp_path / f'{name}.txt').write_text(
+        ''.join(f'the {word} is here number {i} .\n' + ('\n' if i % 3 == 2
+                                                          else '')
+                for i in range(40)))
+  vocab = checks.read_vocab(VOCAB)
+  params = _text_config(input_path=str(tmp_path / '*.txt'))
+  seen = []
+  for pipeline_id in range(2):
+    context = tf.distribute.InputContext(
+        num_input_pipelines=2, input_pipeline_id=pipeline_id,
+        num_replicas_in_sync=2)
+    dataset = pretrain_dataloader.PretrainDataLoader(params).load(context)
+    tokens = set()
+    for batch in dataset:
+      ids = batch['input_word_ids'].numpy()
+      weights = batch['masked_lm_weights'].numpy() > 0
+      tokens |= set(ids.ravel().tolist())
+      tokens |= set(batch['masked_lm_ids'].numpy()[weights].tolist())
+    seen.append({w for w in words.values() if vocab[w] in tokens})
+  assert seen == [{'apple'}, {'river'}]

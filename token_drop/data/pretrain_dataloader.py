@@ -152,10 +152,17 @@ class TextPretrainDataLoader:
     """Dataset of int32 token ids, [SEP] between documents."""
     params = self._params
     files = tf.data.Dataset.from_tensor_slices(self._files)
+    num_pipelines = (input_context.num_input_pipelines if input_context
+                     else 1)
+    # Sharding by file keeps each document's sentences together; sharding
+    # lines (only when there are fewer files than pipelines) gives each
+    # pipeline every n-th sentence.
+    by_file = len(self._files) >= num_pipelines
+    if num_pipelines > 1 and by_file:
+      files = files.shard(num_pipelines, input_context.input_pipeline_id)
     lines = files.flat_map(tf.data.TextLineDataset)
-    if input_context and input_context.num_input_pipelines > 1:
-      lines = lines.shard(input_context.num_input_pipelines,
-                          input_context.input_pipeline_id)
+    if num_pipelines > 1 and not by_file:
+      lines = lines.shard(num_pipelines, input_context.input_pipeline_id)
     if params.is_training:
       lines = lines.repeat()
     tokenizer = tf_text.BertTokenizer(
