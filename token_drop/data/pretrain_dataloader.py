@@ -138,6 +138,10 @@ class TextPretrainDataLoader:
           f'input_path={params.input_path!r}: input_format "text" trains '
           'masked LM only; set use_next_sentence_label: false or build '
           'TFRecords with python -m token_drop.data.create_pretraining_data.')
+    if not 0 < params.max_predictions_per_seq <= params.seq_length - 2:
+      raise checks.InputDataError(
+          f'max_predictions_per_seq={params.max_predictions_per_seq} must be '
+          f'between 1 and seq_length - 2 = {params.seq_length - 2}.')
     self._params = params
     self._files = checks.expand_input_path(params.input_path)
     vocab = checks.read_vocab(params.vocab_file)
