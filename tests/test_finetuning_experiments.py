@@ -9,11 +9,14 @@ import os
 
 import numpy as np
 import pytest
+from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
+import yaml
 
 import experiments  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.core import task_factory
+from official.modeling.hyperparams import params_dict
 import train_utils_for_tests as tu
 from token_drop.tools import export_hf
 from token_drop.tools import import_hf
@@ -166,3 +169,44 @@ def test_bad_source_path_fails_before_training(pretrained, tmp_path):
       ',task.train_data.source_path=data/classification/missing.tsv')
   assert result.returncode != 0
   assert "'data/classification/missing.tsv' does not exist" in result.stderr
+
+
+@pytest.mark.parametrize('experiment, config_file', [
+    ('finetuning/sentence_prediction', 'configs/finetuning/'
+     'sentence_prediction.yaml'),
+    ('finetuning/tagging', 'configs/finetuning/tagging.yaml'),
+    ('finetuning/sentence_prediction',
+     'configs/demo/sentence_prediction_demo.yaml'),
+    ('finetuning/tagging', 'configs/demo/tagging_demo.yaml'),
+])
+def test_finetuning_configs_fit_their_experiment(experiment, config_file):
+  params = exp_factory.get_exp_config(experiment)
+  with open(os.path.join(tu.REPO_ROOT, config_file)) as f:
+    params.override(yaml.load(f, Loader=params_dict._LOADER),  # pylint: disable=protected-access
+                    is_strict=True)
+  params.validate()
+  assert params.task.train_data.vocab_file.endswith('vocab.txt')
+
+
+def test_export_of_token_drop_bert_checkpoint(tmp_path):
+  """token_drop_bert/pretraining checkpoints hold BertEncoderV2 variables."""
+  model_dir = str(tmp_path / 'token_drop')
+  result = tu.run_train(
+      model_dir, experiment='token_drop_bert/pretraining',
+      config_files=(tu.DEMO_DATA,
+                    os.path.join('configs', 'demo', 'tiny_token_drop.yaml')),
+      override=tu.tiny_pretrain_override(
+          train_steps=2, steps_per_loop=2, encoder='any',
+          extra='task.model.encoder.any.token_keep_k=16'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  summary = export_hf.export_checkpoint(model_dir, str(tmp_path / 'hf'))
+  assert summary['has_mlm_head']
+  assert summary['hf_config']['num_hidden_layers'] == 2
+  latest = tf.train.latest_checkpoint(model_dir)
+  (table_key,) = [n for n, shape in tf.train.list_variables(latest)
+                  if shape == [30522, 32] and 'OPTIMIZER_SLOT' not in n]
+  exported = safetensors_numpy.load_file(
+      str(tmp_path / 'hf' / 'model.safetensors'))
+  np.testing.assert_array_equal(
+      exported['bert.embeddings.word_embeddings.weight'],
+      tf.train.load_checkpoint(latest).get_tensor(table_key))
