@@ -1,0 +1,306 @@
+"""BERT encoder with narrow layers (NarrowBERT, Li et al., ACL 2023, arXiv 2301.04761).
+
+The first `full_length_layers` layers are ordinary transformer layers over
+all tokens. The remaining ("narrow") layers update only a set of narrow
+positions given per example (`narrow_positions`, [batch, n] int32):
+
+* `sparse_queries` (the paper's SparseQueries): each narrow layer takes its
+  queries from the narrow positions' current states and its keys and values
+  from the output of the last full-length layer, which stays fixed and is
+  shared by all narrow layers (each layer keeps its own K/V projections;
+  padding is masked). Output projection, residual, layer norm and
+  feed-forward run only on the narrow positions. This is exactly
+  `TransformerEncoderBlock`'s [query, key_value, mask] path.
+* `context_first` (the paper's ContextFirst): the attention sublayers of all
+  narrow layers run at full length first, then their feed-forward sublayers
+  run only on the narrow positions.
+
+In both modes a narrow position's output depends only on its own position
+and the full-length states, never on which other positions are narrow: a
+padding slot (e.g. position 0 with MLM weight 0) and duplicates are harmless,
+and running the narrow layers at every position gives each position the
+output it would get as the only narrow one.
+
+Outputs: `narrow_output` [batch, n, hidden] holds the final states of the
+narrow positions; `sequence_output` [batch, seq, hidden] holds them at their
+positions and, elsewhere, the last full-length state (so tfm heads that read
+`sequence_output[:, 0]` or `pooled_output` see [CLS]'s final state when 0 is
+narrow). Without `narrow_positions` the narrow position is [CLS] (position 0):
+sentence encoding, which is what tfm's `BertClassifier` and serving use.
+
+The encoder subclasses `BertEncoderV2` and holds exactly its variables under
+the same names, so BERT checkpoints (ours, imported, token-dropping) load
+into it and its checkpoints load into a plain `BertEncoderV2`. With
+`full_length_layers == num_layers` it computes `BertEncoderV2`.
+"""
+
+import dataclasses
+from typing import Optional
+
+import tensorflow as tf
+import tf_keras
+
+from official.modeling import tf_utils
+from official.modeling.hyperparams import base_config
+from official.nlp.configs import encoders
+from official.nlp.modeling import networks
+
+NARROW_MODES = ('sparse_queries', 'context_first')
+
+
+@tf_keras.utils.register_keras_serializable(package='TokenDrop')
+class NarrowBertEncoder(networks.BertEncoderV2):
+  """`BertEncoderV2` whose last layers update only the narrow positions.
+
+  Args:
+    vocab_size: The size of the token vocabulary.
+    full_length_layers: Number of leading ordinary (full-length) layers; the
+      remaining `num_layers - full_length_layers` layers are narrow. None:
+      all layers are full length (plain BERT).
+    narrow_mode: 'sparse_queries' or 'context_first'.
+    **kwargs: `BertEncoderV2` arguments (hidden_size, num_layers, ...).
+      `with_dense_inputs`, `return_attention_scores` and `output_range` are
+      not supported.
+  """
+
+  def __init__(self,
+               vocab_size: int,
+               full_length_layers: Optional[int] = 2,
+               narrow_mode: str = 'sparse_queries',
+               **kwargs):
+    for unsupported in ('with_dense_inputs', 'return_attention_scores',
+                        'output_range'):
+      if kwargs.get(unsupported):
+        raise ValueError(f'NarrowBertEncoder does not support '
+                         f'{unsupported}={kwargs[unsupported]!r}.')
+    if narrow_mode not in NARROW_MODES:
+      raise ValueError(f'narrow_mode={narrow_mode!r}; expected one of '
+                       f'{NARROW_MODES}.')
+    super().__init__(vocab_size=vocab_size, **kwargs)
+    num_layers = self._num_layers
+    full = num_layers if full_length_layers is None else full_length_layers
+    if not 0 < full <= num_layers:
+      raise ValueError(
+          f'full_length_layers={full_length_layers} must satisfy '
+          f'0 < full_length_layers <= num_layers={num_layers} (narrow layers '
+          'attend to the output of the last full-length layer).')
+    self._full_length_layers = full
+    self._narrow_mode = narrow_mode
+    self._config.update({
+        'full_length_layers': full_length_layers,
+        'narrow_mode': narrow_mode,
+    })
+
+  @property
+  def full_length_layers(self) -> int:
+    return self._full_length_layers
+
+  @property
+  def num_narrow_layers(self) -> int:
+    return self._num_layers - self._full_length_layers
+
+  @property
+  def narrow_mode(self) -> str:
+    return self._narrow_mode
+
+  def call(self, inputs, training=None):
+    if not isinstance(inputs, dict):
+      raise ValueError(f'Unexpected inputs type to {self.__class__}: '
+                       f'{type(inputs)}; expected a dict.')
+    word_ids = inputs['input_word_ids']
+    mask = inputs['input_mask']
+    type_ids = inputs['input_type_ids']
+    word_embeddings = inputs.get('input_word_embeddings', None)
+    if word_embeddings is None:
+      word_embeddings = self._embedding_layer(word_ids)
+    embeddings = self._get_embeddings(word_ids, type_ids, word_embeddings,
+                                      None, None)
+    embeddings = self._embedding_norm_layer(embeddings)
+    embeddings = self._embedding_dropout(embeddings, training=training)
+    if self._embedding_projection is not None:
+      embeddings = self._embedding_projection(embeddings)
+    attention_mask = self._attention_mask_layer(embeddings, mask)
+
+    encoder_outputs = []
+    x = embeddings
+    for layer in self._transformer_layers[:self._full_length_layers]:
+      x = layer([x, attention_mask], training=training)
+      encoder_outputs.append(x)
+
+    outputs = {}
+    if self.num_narrow_layers:
+      positions = inputs.get('narrow_positions', None)
+      if positions is None:
+        # Sentence encoding: [CLS] only.
+        positions = tf.zeros_like(word_ids[:, :1])
+      positions = tf.cast(positions, tf.int32)
+      if self._narrow_mode == 'sparse_queries':
+        x, x_narrow = self._sparse_queries(x, mask, positions, training)
+      else:
+        x, x_narrow = self._context_first(x, attention_mask, positions,
+                                          training)
+      x = scatter_positions(x, positions, x_narrow)
+      encoder_outputs.append(x)
+      outputs['narrow_output'] = x_narrow
+      outputs['narrow_positions'] = positions
+
+    outputs.update(
+        sequence_output=x,
+        pooled_output=self._pooler_layer(x[:, 0, :]),
+        encoder_outputs=encoder_outputs)
+    if self._config['return_word_embeddings']:
+      outputs['word_embeddings'] = embeddings
+    return outputs
+
+  def _narrow_layers(self):
+    return self._transformer_layers[self._full_length_layers:]
+
+  def _sparse_queries(self, context, mask, positions, training):
+    """Narrow layers with queries at `positions`, K/V from `context`."""
+    x_narrow = tf.gather(context, positions, batch_dims=1)
+    # [batch, n, seq]: every narrow query sees every unpadded position.
+    cross_mask = self._attention_mask_layer(x_narrow, mask)
+    for layer in self._narrow_layers():
+      x_narrow = layer([x_narrow, context, cross_mask], training=training)
+    return context, x_narrow
+
+  def _context_first(self, x, attention_mask, positions, training):
+    """Full-length attention sublayers, then narrow feed-forward sublayers."""
+    for layer in self._narrow_layers():
+      if not layer.built:
+        # The block creates its sublayers (and variables) on its first call;
+        # the unused output is pruned from graphs.
+        layer([x, attention_mask], training=training)
+      x = attention_sublayer(layer, x, attention_mask, training)
+    x_narrow = tf.gather(x, positions, batch_dims=1)
+    for layer in self._narrow_layers():
+      x_narrow = feedforward_sublayer(layer, x_narrow, training)
+    return x, x_narrow
+
+  def get_config(self):
+    return dict(self._config)
+
+
+def scatter_positions(sequence: tf.Tensor, positions: tf.Tensor,
+                      updates: tf.Tensor) -> tf.Tensor:
+  """`sequence` with `updates` [batch, n, ...] written at `positions`.
+
+  Duplicate positions carry identical updates (a narrow position's output
+  depends only on the position), so the write order does not matter.
+
+  Args:
+    sequence: [batch, seq, ...] tensor.
+    positions: int32 [batch, n] positions along axis 1.
+    updates: [batch, n, ...] values.
+
+  Returns:
+    A tensor shaped like `sequence`.
+  """
+  batch_index = tf.broadcast_to(
+      tf.range(tf.shape(positions)[0], dtype=positions.dtype)[:, tf.newaxis],
+      tf.shape(positions))
+  index = tf.stack([batch_index, positions], axis=-1)
+  return tf.tensor_scatter_nd_update(sequence, index,
+                                     tf.cast(updates, sequence.dtype))
+
+
+def attention_sublayer(block, x, attention_mask, training=None):
+  """The self-attention half of a `TransformerEncoderBlock` (BERT config).
+
+  Uses the block's own sublayers (same variables), as the block's `call`
+  does with `use_query_residual=True` and no linformer/output range.
+
+  Args:
+    block: A `TransformerEncoderBlock`.
+    x: [batch, seq, hidden] input.
+    attention_mask: [batch, seq, seq] mask.
+    training: Dropout flag.
+
+  Returns:
+    [batch, seq, hidden] output of the attention sublayer.
+  """
+  # pylint: disable=protected-access
+  if block._norm_first:
+    normed = block._attention_layer_norm(x)
+    out = block._attention_layer(query=normed, key=normed, value=normed,
+                                 attention_mask=attention_mask,
+                                 training=training)
+    return x + block._attention_dropout(out, training=training)
+  out = block._attention_layer(query=x, key=x, value=x,
+                               attention_mask=attention_mask,
+                               training=training)
+  out = block._attention_dropout(out, training=training)
+  return block._attention_layer_norm(x + out)
+  # pylint: enable=protected-access
+
+
+def feedforward_sublayer(block, x, training=None):
+  """The feed-forward half of a `TransformerEncoderBlock` (BERT config).
+
+  Args:
+    block: A `TransformerEncoderBlock`.
+    x: [..., hidden] output of the block's attention sublayer.
+    training: Dropout flag.
+
+  Returns:
+    [..., hidden] output of the block.
+  """
+  # pylint: disable=protected-access
+  source = x
+  if block._norm_first:
+    x = block._output_layer_norm(x)
+  inner = block._intermediate_dense(x)
+  inner = block._intermediate_activation_layer(inner)
+  inner = block._inner_dropout_layer(inner, training=training)
+  out = block._output_dense(inner)
+  out = block._output_dropout(out, training=training)
+  if block._norm_first:
+    return source + out
+  return block._output_layer_norm(tf.cast(out, tf.float32) + source)
+  # pylint: enable=protected-access
+
+
+@dataclasses.dataclass
+class NarrowBertEncoderConfig(encoders.BertEncoderConfig):
+  """`BertEncoderConfig` plus narrow layers; used as `encoder.any`.
+
+  Attributes:
+    full_length_layers: Leading full-length layers (the paper uses 2 of 12);
+      0 is not allowed (narrow layers attend to the last full-length output).
+    narrow_mode: 'sparse_queries' or 'context_first'.
+  """
+  full_length_layers: int = 2
+  narrow_mode: str = 'sparse_queries'
+
+
+@base_config.bind(NarrowBertEncoderConfig)
+def build_narrow_bert_encoder(
+    config: NarrowBertEncoderConfig) -> NarrowBertEncoder:
+  """Builds the encoder from its config (tfm's `encoder.type: any` hook).
+
+  Args:
+    config: A `NarrowBertEncoderConfig`.
+
+  Returns:
+    A `NarrowBertEncoder`.
+  """
+  return NarrowBertEncoder(
+      vocab_size=config.vocab_size,
+      hidden_size=config.hidden_size,
+      num_layers=config.num_layers,
+      num_attention_heads=config.num_attention_heads,
+      inner_dim=config.intermediate_size,
+      inner_activation=tf_utils.get_activation(config.hidden_activation),
+      output_dropout=config.dropout_rate,
+      attention_dropout=config.attention_dropout_rate,
+      max_sequence_length=config.max_position_embeddings,
+      type_vocab_size=config.type_vocab_size,
+      initializer=tf_keras.initializers.TruncatedNormal(
+          stddev=config.initializer_range),
+      output_range=config.output_range,
+      embedding_width=config.embedding_size,
+      norm_first=config.norm_first,
+      return_word_embeddings=config.return_word_embeddings,
+      return_attention_scores=config.return_attention_scores,
+      full_length_layers=config.full_length_layers,
+      narrow_mode=config.narrow_mode)
