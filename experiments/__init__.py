@@ -13,4 +13,5 @@ from experiments import bort
 from experiments import budget_bert
 from experiments import token_drop_bert
 from experiments import finetuning
+from experiments import narrow_bert
 # pylint: enable=unused-import

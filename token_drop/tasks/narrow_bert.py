@@ -1,0 +1,303 @@
+"""NarrowBERT tasks: masked-LM pretraining and tagging on narrow positions.
+
+* Pretraining (`NarrowMaskedLMTask`): the shared masked-LM task
+  (`token_drop.tasks.masked_lm`) whose model runs the narrow layers only at
+  the masked-LM positions (`masked_lm_positions`, padding slots included:
+  they carry weight 0 in the loss) and applies the MLM head to those
+  outputs. With classification heads (next-sentence prediction) [CLS] is a
+  narrow position too. Without `masked_lm_positions` (inference) the model
+  returns the encoder outputs of a [CLS]-only pass and no MLM logits.
+* Sentence prediction needs no task of its own: the encoder's default narrow
+  position is [CLS], so tfm's `SentencePredictionTask` / `BertClassifier`
+  (and their SavedModel export) run it unchanged.
+* Tagging (`NarrowTaggingTask`): tfm's tagging task whose model runs the
+  narrow layers at the labelled positions (the first sub-word of each word),
+  which the input pipeline compacts from `label_ids >= 0` into a static
+  `narrow_positions` [batch, narrow_length] feature. The logits are written
+  back at their token positions, so tfm's losses, seqeval metrics and
+  `tagging.predict` (which keeps the labelled positions, in order) see
+  [batch, seq, classes] logits aligned with the words. Without
+  `narrow_positions` (inference on raw token ids) every position is narrow:
+  a narrow position's output does not depend on the other narrow positions,
+  so the labelled positions get exactly the logits of the training path.
+"""
+
+import dataclasses
+from typing import List, Optional, Tuple
+
+import tensorflow as tf
+import tf_keras
+
+from official.core import task_factory
+from official.modeling import tf_utils
+from official.nlp.configs import encoders
+from official.nlp.data import data_loader_factory
+from official.nlp.modeling import layers
+from official.nlp.modeling import models
+from official.nlp.tasks import tagging
+from token_drop.core import config_parser
+from token_drop.encoders import narrow_bert
+from token_drop.tasks import masked_lm
+
+
+def _check_encoder(params, task_name: str):
+  encoder = params.model.encoder
+  encoder_cfg = encoder.get() if hasattr(encoder, 'get') else None
+  if not isinstance(encoder_cfg, narrow_bert.NarrowBertEncoderConfig):
+    raise config_parser.ConfigError(
+        f'{task_name}: task.model.encoder must be `type: any` with a narrow '
+        'encoder config (full_length_layers, narrow_mode, ...), got '
+        f'type={getattr(encoder, "type", None)!r}.')
+
+
+def _narrow_output(outputs, positions):
+  """Final states at `positions` (narrow or, with no narrow layer, gathered)."""
+  if 'narrow_output' in outputs:
+    return outputs['narrow_output']
+  return tf.gather(outputs['sequence_output'], positions, batch_dims=1)
+
+
+@tf_keras.utils.register_keras_serializable(package='TokenDrop')
+class NarrowBertPretrainer(models.BertPretrainerV2):
+  """`BertPretrainerV2` whose encoder is narrow at the masked positions."""
+
+  def call(self, inputs):  # pytype: disable=signature-mismatch
+    positions = inputs.get('masked_lm_positions', None)
+    encoder_inputs = dict(inputs)
+    encoder_inputs.pop('masked_lm_positions', None)
+    with_cls = bool(self.classification_heads)
+    if positions is not None:
+      positions = tf.cast(positions, tf.int32)
+      narrow = positions
+      if with_cls:
+        narrow = tf.concat([tf.zeros_like(positions[:, :1]), positions], 1)
+      encoder_inputs['narrow_positions'] = narrow
+    outputs = dict(self.encoder_network(encoder_inputs))
+    if positions is not None:
+      states = _narrow_output(outputs, encoder_inputs['narrow_positions'])
+      if with_cls:
+        states = states[:, 1:]
+      # The head gathers nothing: the states are already the predictions'.
+      identity = tf.broadcast_to(
+          tf.range(tf.shape(positions)[1], dtype=tf.int32)[tf.newaxis],
+          tf.shape(positions))
+      outputs['mlm_logits'] = self.masked_lm(states, masked_positions=identity)
+    for cls_head in self.classification_heads:
+      cls_outputs = cls_head(outputs['sequence_output'])
+      if isinstance(cls_outputs, dict):
+        outputs.update(cls_outputs)
+      else:
+        outputs[cls_head.name] = cls_outputs
+    return outputs
+
+
+@dataclasses.dataclass
+class NarrowMaskedLMConfig(masked_lm.MaskedLMConfig):
+  """Masked-LM config whose encoder is `encoder.any: NarrowBertEncoderConfig`."""
+
+
+@task_factory.register_task_cls(NarrowMaskedLMConfig)
+class NarrowMaskedLMTask(masked_lm.MaskedLMTask):
+  """Masked LM with narrow layers at the masked-LM positions."""
+
+  def __init__(self, params: NarrowMaskedLMConfig, logging_dir=None,
+               name=None):
+    _check_encoder(params, 'narrow_bert/pretraining')
+    super().__init__(params, logging_dir=logging_dir, name=name)
+
+  def build_model(self, params=None):
+    config = params or self.task_config.model
+    cls_heads = [layers.ClassificationHead(**cfg.as_dict())
+                 for cfg in config.cls_heads] if config.cls_heads else []
+    return NarrowBertPretrainer(
+        mlm_activation=tf_utils.get_activation(config.mlm_activation),
+        mlm_initializer=tf_keras.initializers.TruncatedNormal(
+            stddev=config.mlm_initializer_range),
+        encoder_network=self._build_encoder(config.encoder),
+        classification_heads=cls_heads)
+
+
+def labelled_positions(label_ids: tf.Tensor,
+                       narrow_length: int) -> Tuple[tf.Tensor, tf.Tensor]:
+  """The first `narrow_length` labelled positions of each sequence, in order.
+
+  Args:
+    label_ids: int [batch, seq] (or [seq]) labels, negative where unlabelled.
+    narrow_length: Static number of slots.
+
+  Returns:
+    (positions int32 [..., narrow_length], valid int32 [..., narrow_length]);
+    unused slots hold position 0 with valid 0.
+  """
+  label_ids = tf.convert_to_tensor(label_ids)
+  seq_length = tf.shape(label_ids)[-1]
+  labelled = label_ids >= 0
+  # Earlier labelled positions score higher; unlabelled ones score 0.
+  score = tf.where(labelled, seq_length - tf.range(seq_length), 0)
+  score, positions = tf.math.top_k(score, k=narrow_length, sorted=True)
+  valid = tf.cast(score > 0, tf.int32)
+  return positions * valid, valid
+
+
+@tf_keras.utils.register_keras_serializable(package='TokenDrop')
+class NarrowTokenClassifier(tf_keras.Model):
+  """Token classification with the narrow layers at the labelled positions.
+
+  Inputs: the encoder inputs plus optional `narrow_positions` [batch, n]
+  (default: every position). Outputs: `logits` [batch, seq, classes] with
+  the narrow positions' logits at their token positions (zeros elsewhere)
+  and `encoder_outputs`.
+
+  Args:
+    network: A `NarrowBertEncoder` (or `BertEncoderV2`).
+    num_classes: Number of tag classes.
+    initializer: Initializer of the classification layer.
+    dropout_rate: Dropout before the classification layer.
+  """
+
+  def __init__(self, network, num_classes: int,
+               initializer='glorot_uniform', dropout_rate: float = 0.1,
+               **kwargs):
+    super().__init__(**kwargs)
+    self._network = network
+    self._config = dict(network=network, num_classes=num_classes,
+                        initializer=initializer, dropout_rate=dropout_rate)
+    self._dropout = tf_keras.layers.Dropout(rate=dropout_rate)
+    self.classifier = tf_keras.layers.Dense(
+        num_classes, kernel_initializer=initializer,
+        name='predictions/transform/logits')
+
+  def call(self, inputs, training=None):
+    word_ids = inputs['input_word_ids']
+    positions = inputs.get('narrow_positions', None)
+    if positions is None:
+      positions = tf.broadcast_to(
+          tf.range(tf.shape(word_ids)[1], dtype=tf.int32)[tf.newaxis],
+          tf.shape(word_ids))
+    positions = tf.cast(positions, tf.int32)
+    encoder_inputs = {k: inputs[k] for k in ('input_word_ids', 'input_mask',
+                                             'input_type_ids')}
+    encoder_inputs['narrow_positions'] = positions
+    outputs = self._network(encoder_inputs, training=training)
+    states = self._dropout(_narrow_output(outputs, positions),
+                           training=training)
+    narrow_logits = self.classifier(states)
+    zeros = tf.zeros(tf.concat([tf.shape(word_ids), [tf.shape(
+        narrow_logits)[-1]]], 0), narrow_logits.dtype)
+    logits = narrow_bert.scatter_positions(zeros, positions, narrow_logits)
+    return dict(logits=logits, encoder_outputs=outputs['sequence_output'])
+
+  @property
+  def checkpoint_items(self):
+    return dict(encoder=self._network)
+
+  def get_config(self):
+    return dict(self._config)
+
+
+@dataclasses.dataclass
+class NarrowTaggingConfig(tagging.TaggingConfig):
+  """tfm's tagging config plus the number of narrow slots.
+
+  Attributes:
+    narrow_length: Labelled positions per sequence run through the narrow
+      layers (static); 0 = the sequence length. A sequence with more labelled
+      words is an input error.
+  """
+  narrow_length: int = 0
+
+
+@task_factory.register_task_cls(NarrowTaggingConfig)
+class NarrowTaggingTask(tagging.TaggingTask):
+  """Tagging whose narrow positions are the labelled (first sub-word) ones."""
+
+  def __init__(self, params: NarrowTaggingConfig, logging_dir=None,
+               name=None):
+    _check_encoder(params, 'narrow_bert/tagging')
+    if params.hub_module_url:
+      raise config_parser.ConfigError(
+          'narrow_bert/tagging builds its encoder from task.model.encoder; '
+          'task.hub_module_url is not supported.')
+    super().__init__(params, logging_dir=logging_dir, name=name)
+
+  def build_model(self):
+    return NarrowTokenClassifier(
+        network=self._build_encoder(),
+        num_classes=len(self.task_config.class_names),
+        initializer=tf_keras.initializers.TruncatedNormal(
+            stddev=self.task_config.model.head_initializer_range),
+        dropout_rate=self.task_config.model.head_dropout)
+
+  def _build_encoder(self):
+    return encoders.build_encoder(self.task_config.model.encoder)
+
+  def narrow_length(self, seq_length: int) -> int:
+    return self.task_config.narrow_length or seq_length
+
+  def build_inputs(self, params, input_context=None):
+    """tfm's tagging inputs plus `narrow_positions` from the labels."""
+    dataset = data_loader_factory.get_data_loader(params).load(input_context)
+    narrow_length = self.narrow_length(params.seq_length)
+
+    def add_positions(features, labels):
+      positions, _ = labelled_positions(labels, narrow_length)
+      count = tf.reduce_sum(tf.cast(labels >= 0, tf.int32), axis=-1)
+      check = tf.debugging.assert_less_equal(
+          count, narrow_length, message=(
+              f'a sequence has more labelled words than task.narrow_length='
+              f'{narrow_length}; raise it (0 = the sequence length)'))
+      with tf.control_dependencies([check]):
+        features = dict(features, narrow_positions=tf.identity(positions))
+      return features, labels
+
+    return dataset.map(add_positions,
+                       num_parallel_calls=tf.data.experimental.AUTOTUNE)
+
+
+def predict_words(task: NarrowTaggingTask, params,
+                  model: tf_keras.Model) -> List[Tuple[int, List[str]]]:
+  """Predicted tag of every word, per sentence, in the original word order.
+
+  Sub-sentences (long sentences split by the converter) are joined back.
+
+  Args:
+    task: The tagging task.
+    params: Its data config, with `include_sentence_id` true.
+    model: The model.
+
+  Returns:
+    [(sentence_id, [tag per labelled word])] sorted by sentence id.
+  """
+  rows = tagging.predict(task, params, model)
+  sentences = {}
+  for sentence_id, _, ids in rows:
+    sentences.setdefault(int(sentence_id), []).extend(
+        task.task_config.class_names[i] for i in ids)
+  return sorted(sentences.items())
+
+
+def write_predictions(path: str, words: List[List[str]],
+                      gold: Optional[List[List[str]]],
+                      predictions: List[Tuple[int, List[str]]]) -> None:
+  """Writes `word [gold] prediction` lines, a blank line between sentences.
+
+  Args:
+    path: Output file.
+    words: Words of each sentence (source order).
+    gold: Gold tags of each sentence, or None.
+    predictions: `predict_words` output.
+
+  Raises:
+    ValueError: A sentence's prediction count differs from its word count.
+  """
+  by_id = dict(predictions)
+  with tf.io.gfile.GFile(path, 'w') as f:
+    for i, sentence in enumerate(words):
+      tags = by_id.get(i, [])
+      if len(tags) != len(sentence):
+        raise ValueError(f'sentence {i}: {len(tags)} predictions for '
+                         f'{len(sentence)} words.')
+      for j, (word, tag) in enumerate(zip(sentence, tags)):
+        fields = [word] + ([gold[i][j]] if gold is not None else []) + [tag]
+        f.write(' '.join(fields) + '\n')
+      f.write('\n')
