@@ -107,6 +107,9 @@ def encoder_config_from_hf(hf_config: Dict[str, Any],
   """
   model_type = hf_config.get('model_type')
   architectures = hf_config.get('architectures') or []
+  if model_type is None and architectures and all(
+      a.startswith('Bert') for a in architectures):
+    model_type = 'bert'  # Configs written before model_type existed.
   if model_type != 'bert':
     raise WeightMappingError(
         f'{source}: model_type={model_type!r} (architectures={architectures})'
