@@ -228,3 +228,28 @@ def test_cli_round_trip_and_error(tmp_path):
       cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
   assert result.returncode != 0
   assert "hidden_act='swish' is not supported" in result.stderr
+
+
+def test_export_can_take_the_pooler_of_the_nsp_head(tmp_path):
+  hf_dir = write_hf_dir(str(tmp_path / 'hf'), TINY,
+                        hf_reference.random_bert(TINY))
+  import_hf.import_checkpoint(hf_dir, str(tmp_path / 'tf'))
+  config = export_hf.load_encoder_config(str(tmp_path / 'tf' /
+                                             'encoder.yaml'))
+  encoder, _ = restored(str(tmp_path / 'tf'))
+  head = bert_weights.copy_dense(encoder.pooler_layer)
+  head.kernel.assign(head.kernel * 2.0)  # A pooler trained by NSP.
+  prefix = tf.train.Checkpoint(**{
+      'encoder': encoder, 'next_sentence.pooler_dense': head}).write(
+          str(tmp_path / 'nsp' / 'ckpt'))
+  yaml_path = str(tmp_path / 'tf' / 'encoder.yaml')
+  for copy, factor in ((False, 1.0), (True, 2.0)):
+    out = tmp_path / f'hf_{copy}'
+    export_hf.export_checkpoint(prefix, str(out), encoder_config=yaml_path,
+                                vocab_file=str(tmp_path / 'hf' / 'vocab.txt'),
+                                copy_pooler_dense_to_encoder=copy)
+    pooler = safetensors_numpy.load_file(str(out / 'model.safetensors'))[
+        'pooler.dense.weight']
+    np.testing.assert_allclose(
+        pooler, factor * encoder.pooler_layer.kernel.numpy().T, rtol=1e-6)
+  assert config.hidden_size == TINY['hidden_size']

@@ -143,7 +143,8 @@ def _default_file(checkpoint: str, names) -> Optional[str]:
 
 
 def restore(checkpoint_path: str, config: encoders.BertEncoderConfig,
-            mlm_activation: Optional[str] = None, with_mlm_head: bool = True):
+            mlm_activation: Optional[str] = None, with_mlm_head: bool = True,
+            copy_pooler_dense_to_encoder: bool = False):
   """Rebuilds the encoder (and MLM head) and restores them.
 
   Args:
@@ -151,6 +152,9 @@ def restore(checkpoint_path: str, config: encoders.BertEncoderConfig,
     config: The encoder config the checkpoint was trained with.
     mlm_activation: Activation of the MLM head (default: the encoder's).
     with_mlm_head: Restore the `masked_lm` item when the checkpoint has one.
+    copy_pooler_dense_to_encoder: Use the next-sentence head's pooler
+      (`next_sentence.pooler_dense`, trained by NSP pretraining) as the
+      encoder's pooler, like tfm's export_tfhub flag of the same name.
 
   Returns:
     (encoder, masked_lm or None).
@@ -174,6 +178,21 @@ def restore(checkpoint_path: str, config: encoders.BertEncoderConfig,
         f'{checkpoint_path}: the encoder variables do not fit the encoder '
         f'config ({config.num_layers} layers x {config.hidden_size}, vocab '
         f'{config.vocab_size}): {str(e)[:500]}') from None
+  if copy_pooler_dense_to_encoder:
+    name = 'next_sentence.pooler_dense'
+    if name not in items:
+      raise bert_weights.WeightMappingError(
+          f'{checkpoint_path}: no {name} item to copy to the encoder pooler '
+          f'(root items: {items}).')
+    try:
+      status = tf.train.Checkpoint(**{name: encoder.pooler_layer}).read(
+          checkpoint_path)
+      status.expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as e:
+      raise bert_weights.WeightMappingError(
+          f'{checkpoint_path}: {name} does not fit the encoder pooler '
+          f'({config.hidden_size} x {config.hidden_size}; the head\'s '
+          f'inner_dim must equal hidden_size): {str(e)[:300]}') from None
   masked_lm = None
   if with_mlm_head and 'masked_lm' in items:
     masked_lm = bert_weights.build_masked_lm(
@@ -198,7 +217,9 @@ def export_checkpoint(checkpoint: str, output_dir: str,
                       vocab_file: Optional[str] = None,
                       do_lower_case: bool = True,
                       mlm_activation: Optional[str] = None,
-                      with_mlm_head: bool = True) -> Dict[str, Any]:
+                      with_mlm_head: bool = True,
+                      copy_pooler_dense_to_encoder: bool = False
+                     ) -> Dict[str, Any]:
   """Writes the Hugging Face folder; see the module docstring.
 
   Args:
@@ -212,6 +233,8 @@ def export_checkpoint(checkpoint: str, output_dir: str,
     mlm_activation: The MLM head's activation (default: the run's
       task.model.mlm_activation, else the encoder's).
     with_mlm_head: Export the MLM head when the checkpoint has one.
+    copy_pooler_dense_to_encoder: Export the next-sentence head's pooler as
+      the HF pooler (see `restore`).
 
   Returns:
     A summary dict (checkpoint, files, has_mlm_head, hf_config).
@@ -244,7 +267,8 @@ def export_checkpoint(checkpoint: str, output_dir: str,
         f'vocab_size is {config.vocab_size}.')
 
   path = resolve_checkpoint(checkpoint)
-  encoder, masked_lm = restore(path, config, mlm_activation, with_mlm_head)
+  encoder, masked_lm = restore(path, config, mlm_activation, with_mlm_head,
+                               copy_pooler_dense_to_encoder)
   entries = bert_weights.encoder_entries(encoder)
   prefix = ''
   if masked_lm is not None:
@@ -294,6 +318,10 @@ def define_flags():
                       'task.model.mlm_activation, else the encoder\'s).')
   flags.DEFINE_bool('with_mlm_head', True,
                     'Export the MLM head when the checkpoint has one.')
+  flags.DEFINE_bool('copy_pooler_dense_to_encoder', False,
+                    'Export the pooler of the next_sentence head (trained by '
+                    'NSP pretraining) as the HF pooler instead of the '
+                    'encoder\'s pooler_transform.')
   flags.mark_flags_as_required(['checkpoint', 'output_dir'])
 
 
@@ -303,7 +331,8 @@ def main(_):
     summary = export_checkpoint(
         f.checkpoint, f.output_dir, encoder_config=f.encoder_config,
         vocab_file=f.vocab_file, do_lower_case=f.do_lower_case,
-        mlm_activation=f.mlm_activation, with_mlm_head=f.with_mlm_head)
+        mlm_activation=f.mlm_activation, with_mlm_head=f.with_mlm_head,
+        copy_pooler_dense_to_encoder=f.copy_pooler_dense_to_encoder)
   except bert_weights.WeightMappingError as e:
     raise SystemExit(f'error: {e}') from None
   config = summary['hf_config']
