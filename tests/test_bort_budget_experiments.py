@@ -1,4 +1,5 @@
-"""train.py end to end: bort/pretraining_distillation and budget_bert/pretraining."""
+"""train.py end to end: bort/pretraining_distillation (then fine-tuning the
+student) and budget_bert/pretraining."""
 
 import os
 
@@ -7,6 +8,7 @@ import tensorflow as tf
 import train_utils_for_tests as tu
 
 BORT_DEMO = os.path.join('configs', 'demo', 'bort_pretraining_distillation.yaml')
+SENTENCE_DEMO = os.path.join('configs', 'demo', 'sentence_prediction_demo.yaml')
 BUDGET_DEMO = os.path.join('configs', 'demo', 'budget_bert_pretraining.yaml')
 
 
@@ -32,6 +34,24 @@ def test_bort_distills_from_a_pretrained_teacher(tmp_path):
   assert f'Teacher restored from {teacher_dir}/ckpt-2' in result.stderr
   assert 'distillation_loss=' in result.stdout
   assert tf.train.latest_checkpoint(student_dir).endswith('ckpt-6')
+
+  # The student is a plain BERT: fine-tune it with the shared experiment.
+  e = 'task.model.encoder.bert'
+  finetune = [f'{e}.hidden_size=32', f'{e}.num_layers=2',
+              f'{e}.num_attention_heads=2', f'{e}.intermediate_size=64',
+              f'task.init_checkpoint={student_dir}', 'trainer.train_steps=2',
+              'trainer.steps_per_loop=2', 'trainer.summary_interval=2',
+              'trainer.checkpoint_interval=2', 'trainer.validation_steps=2',
+              'trainer.validation_interval=2']
+  for data in ('train_data', 'validation_data'):
+    finetune += [f'task.{data}.global_batch_size=4',
+                 f'task.{data}.seq_length=32',
+                 f'task.{data}.cache_dir={tmp_path / "cache"}']
+  result = tu.run_train(
+      str(tmp_path / 'finetune'), experiment='finetuning/sentence_prediction',
+      config_files=(SENTENCE_DEMO,), override=','.join(finetune))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'cls_accuracy=' in result.stdout
 
 
 def test_budget_bert_demo_stops_at_its_budget(tmp_path):
