@@ -14,4 +14,5 @@ from experiments import budget_bert
 from experiments import token_drop_bert
 from experiments import finetuning
 from experiments import narrow_bert
+from experiments import sparse_bert
 # pylint: enable=unused-import

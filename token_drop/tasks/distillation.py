@@ -8,7 +8,7 @@ are neither updated nor saved with the student.
 """
 
 import dataclasses
-from typing import Optional
+from typing import List, Optional, Sequence
 
 from absl import logging
 import tensorflow as tf
@@ -129,3 +129,90 @@ def kl_distillation_loss(teacher_logits: tf.Tensor, student_logits: tf.Tensor,
   weights = tf.cast(weights, tf.float32)
   return tf.math.divide_no_nan(tf.reduce_sum(per_position * weights),
                                tf.reduce_sum(weights))
+
+
+def uniform_layer_map(num_student_layers: int,
+                      num_teacher_layers: int) -> List[int]:
+  """Teacher layer (1-based) matched with each student layer, evenly spaced.
+
+  Student layer i of L_s takes teacher layer round(i * L_t / L_s), so the last
+  layers always match (TinyBERT's uniform strategy).
+
+  Args:
+    num_student_layers: L_s.
+    num_teacher_layers: L_t >= L_s.
+
+  Returns:
+    L_s teacher layer numbers in 1..L_t.
+  """
+  if not 0 < num_student_layers <= num_teacher_layers:
+    raise ValueError(
+        f'a uniform layer map needs 0 < student layers ({num_student_layers})'
+        f' <= teacher layers ({num_teacher_layers}).')
+  return [int(round(i * num_teacher_layers / num_student_layers))
+          for i in range(1, num_student_layers + 1)]
+
+
+def _token_weights(input_mask: Optional[tf.Tensor], like: tf.Tensor
+                  ) -> tf.Tensor:
+  if input_mask is None:
+    return tf.ones(tf.shape(like)[:2], tf.float32)
+  return tf.cast(input_mask, tf.float32)
+
+
+def hidden_mse_loss(teacher_hidden: Sequence[tf.Tensor],
+                    student_hidden: Sequence[tf.Tensor],
+                    input_mask: Optional[tf.Tensor] = None) -> tf.Tensor:
+  """Sum over matched pairs of the MSE between hidden states.
+
+  Each term is the mean squared difference over the real tokens (input_mask
+  1) and the hidden units; padding positions are ignored.
+
+  Args:
+    teacher_hidden: [batch, seq, hidden] tensors (e.g. the embedding output
+      and the matched teacher layers).
+    student_hidden: Same number of tensors, same shapes.
+    input_mask: Optional [batch, seq] 0/1 mask.
+
+  Returns:
+    A scalar loss.
+  """
+  total = tf.constant(0.0)
+  for t, s in zip(teacher_hidden, student_hidden, strict=True):
+    t = tf.cast(tf.stop_gradient(t), tf.float32)
+    s = tf.cast(s, tf.float32)
+    weights = _token_weights(input_mask, s)
+    per_token = tf.reduce_mean(tf.math.squared_difference(s, t), axis=-1)
+    total += tf.math.divide_no_nan(tf.reduce_sum(per_token * weights),
+                                   tf.reduce_sum(weights))
+  return total
+
+
+def attention_mse_loss(teacher_scores: Sequence[tf.Tensor],
+                       student_scores: Sequence[tf.Tensor],
+                       input_mask: Optional[tf.Tensor] = None) -> tf.Tensor:
+  """Sum over matched layers of the MSE between attention maps.
+
+  Args:
+    teacher_scores: [batch, heads, query, key] tensors.
+    student_scores: Same number of tensors; when the head counts differ, both
+      sides are averaged over heads first.
+    input_mask: Optional [batch, seq] mask; padded queries are ignored (padded
+      keys hold 0 probability on both sides).
+
+  Returns:
+    A scalar loss.
+  """
+  total = tf.constant(0.0)
+  for t, s in zip(teacher_scores, student_scores, strict=True):
+    t = tf.cast(tf.stop_gradient(t), tf.float32)
+    s = tf.cast(s, tf.float32)
+    if t.shape[1] != s.shape[1]:
+      t = tf.reduce_mean(t, axis=1, keepdims=True)
+      s = tf.reduce_mean(s, axis=1, keepdims=True)
+    # [batch, query]: mean over heads and keys.
+    per_query = tf.reduce_mean(tf.math.squared_difference(s, t), axis=[1, 3])
+    weights = _token_weights(input_mask, per_query)
+    total += tf.math.divide_no_nan(tf.reduce_sum(per_query * weights),
+                                   tf.reduce_sum(weights))
+  return total

@@ -1,0 +1,307 @@
+"""Magnitude pruning masks over an encoder's kernels (SparseBERT, Xu et al. 2021).
+
+Why not tensorflow-model-optimization: its `prune_low_magnitude` wraps Keras
+layers one by one and only knows built-in layers (Dense, Conv, ...); it cannot
+wrap tfm's subclassed `BertEncoderV2` nor the `EinsumDense` layers inside
+`TransformerEncoderBlock`/`MultiHeadAttention`, and it would change the
+variable layout of checkpoints. So this module keeps one non-trainable 0/1
+mask per selected kernel (a `tf.Variable` created next to the model, saved in
+its checkpoints) and leaves the encoder untouched:
+
+* `PruningConfig` says which kernels (regular expressions over variable
+  names; default: query, key, value, attention output, FFN intermediate and
+  FFN output of every layer -- 72 matrices in BERT-base, no embeddings,
+  biases, layer norms, pooler or classifier), the schedule (cubic or
+  constant, Zhu & Gupta 2017) and the scope (each matrix to the same
+  sparsity, or one global magnitude threshold).
+* `PruningMasks.mask_gradients` zeroes the gradients of pruned weights before
+  the optimizer update; `PruningMasks.after_update` (cross-replica context)
+  recomputes the masks on schedule steps, then multiplies kernels AND the
+  optimizer's slots (Adam moments) by the masks, so neither the gradient, the
+  moments nor weight decay can revive a pruned weight.
+* Masks only ever lose ones (new mask = old mask AND magnitude mask), and
+  pruned weights rank below every live weight, so a weight once pruned stays
+  pruned.
+* Under `tf.distribute`, masks are mirrored variables assigned in
+  cross-replica context from the (mirrored, hence identical) weights, so every
+  replica holds the same masks.
+"""
+
+import dataclasses
+import re
+from typing import Dict, List, Optional, Sequence
+
+import tensorflow as tf
+import tf_keras
+
+from official.modeling.hyperparams import base_config
+
+# Kernels of BertEncoderV2's TransformerEncoderBlocks (variable names).
+DEFAULT_KERNEL_PATTERNS = (
+    r'transformer/layer_\d+/self_attention/(query|key|value|attention_output)'
+    r'/kernel',
+    r'transformer/layer_\d+/(intermediate|output)/kernel',
+)
+
+
+@dataclasses.dataclass
+class PruningConfig(base_config.Config):
+  """Gradual magnitude pruning.
+
+  Attributes:
+    enabled: Whether to prune at all.
+    target_sparsity: Final fraction s_f of zero weights.
+    initial_sparsity: Sparsity s_i at `begin_step` (cubic schedule).
+    begin_step: t0, first step at which masks are computed.
+    end_step: t1, step at which `target_sparsity` is reached; masks are fixed
+      afterwards.
+    frequency: Masks are recomputed every `frequency` steps in [t0, t1] (and
+      at t1).
+    schedule: 'cubic': s_t = s_f + (s_i - s_f) (1 - (t - t0)/(t1 - t0))^3;
+      'constant': s_t = s_f.
+    scope: 'per_matrix' (every kernel to s_t) or 'global' (one magnitude
+      threshold over all pruned kernels).
+    kernel_patterns: Regular expressions; a trainable variable whose name
+      matches one of them (re.search) is pruned.
+  """
+  enabled: bool = True
+  target_sparsity: float = 0.9
+  initial_sparsity: float = 0.0
+  begin_step: int = 0
+  end_step: int = 1000
+  frequency: int = 10
+  schedule: str = 'cubic'
+  scope: str = 'per_matrix'
+  kernel_patterns: List[str] = dataclasses.field(
+      default_factory=lambda: list(DEFAULT_KERNEL_PATTERNS))
+
+  def check(self):
+    """Raises ValueError naming the bad key and value."""
+    def fail(key, expected):
+      raise ValueError(f'task.pruning.{key}={getattr(self, key)!r}: expected '
+                       f'{expected}.')
+    for key in ('target_sparsity', 'initial_sparsity'):
+      if not 0.0 <= getattr(self, key) < 1.0:
+        fail(key, 'a sparsity in [0, 1)')
+    if self.schedule not in ('cubic', 'constant'):
+      fail('schedule', "'cubic' or 'constant'")
+    if self.scope not in ('per_matrix', 'global'):
+      fail('scope', "'per_matrix' or 'global'")
+    if self.frequency < 1:
+      fail('frequency', 'an integer >= 1')
+    if self.begin_step < 0 or self.end_step < self.begin_step:
+      fail('end_step', f'an integer >= begin_step={self.begin_step} >= 0')
+    if not self.kernel_patterns:
+      fail('kernel_patterns', 'at least one regular expression')
+
+
+def sparsity_at(step, config: PruningConfig) -> tf.Tensor:
+  """Sparsity s_t of the schedule at `step` (clipped to [t0, t1]); float32."""
+  step = tf.cast(step, tf.float32)
+  t0, t1 = float(config.begin_step), float(config.end_step)
+  s_i, s_f = config.initial_sparsity, config.target_sparsity
+  if config.schedule == 'constant' or t1 == t0:
+    return tf.constant(s_f, tf.float32)
+  progress = tf.clip_by_value((step - t0) / (t1 - t0), 0.0, 1.0)
+  return s_f + (s_i - s_f) * (1.0 - progress)**3
+
+
+def is_update_step(step, config: PruningConfig) -> tf.Tensor:
+  """Whether masks are recomputed at `step` (a bool tensor)."""
+  step = tf.cast(step, tf.int64)
+  t0, t1 = config.begin_step, config.end_step
+  on_grid = tf.logical_or(
+      tf.equal(tf.math.floormod(step - t0, config.frequency), 0),
+      tf.equal(step, t1))
+  return tf.logical_and(tf.logical_and(step >= t0, step <= t1), on_grid)
+
+
+def select_kernels(variables: Sequence[tf.Variable],
+                   patterns: Sequence[str]) -> List[tf.Variable]:
+  """The variables whose name matches one of `patterns`, in model order."""
+  compiled = [re.compile(p) for p in patterns]
+  return [v for v in variables
+          if any(c.search(v.name) for c in compiled)]
+
+
+def mask_name(variable_name: str) -> str:
+  """Checkpoint-friendly mask name of a kernel ('a/b/kernel:0' -> 'a.b.kernel')."""
+  return variable_name.split(':')[0].replace('/', '.')
+
+
+def _keep_largest(scores: tf.Tensor, sparsity: tf.Tensor) -> tf.Tensor:
+  """0/1 vector keeping all but round(sparsity * n) smallest of flat scores."""
+  n = tf.size(scores)
+  num_pruned = tf.cast(tf.round(sparsity * tf.cast(n, tf.float32)), tf.int32)
+  # A stable argsort breaks ties by position, so exactly num_pruned go.
+  order = tf.argsort(scores, stable=True)
+  keep = order[num_pruned:]
+  return tf.scatter_nd(keep[:, None], tf.ones_like(keep, tf.float32),
+                       tf.reshape(n, [1]))
+
+
+def magnitude_masks(kernels: Sequence[tf.Tensor], masks: Sequence[tf.Tensor],
+                    sparsity: tf.Tensor, scope: str) -> List[tf.Tensor]:
+  """New masks: the old masks AND keep-the-largest-|w| at `sparsity`.
+
+  Args:
+    kernels: Kernel values.
+    masks: Their current 0/1 masks (same shapes).
+    sparsity: Target fraction of zeros (per matrix or over all of them).
+    scope: 'per_matrix' or 'global'.
+
+  Returns:
+    float32 0/1 masks, shaped as the kernels.
+  """
+  # Pruned weights score -1, below any |w|, so they are the first to go and
+  # (with the AND below) never come back.
+  scores = [tf.reshape(tf.where(m > 0, tf.abs(tf.cast(k, tf.float32)), -1.0),
+                       [-1]) for k, m in zip(kernels, masks)]
+  if scope == 'global':
+    flat = _keep_largest(tf.concat(scores, 0), sparsity)
+    kept = tf.split(flat, [int(s.shape[0]) for s in scores])
+  else:
+    kept = [_keep_largest(s, sparsity) for s in scores]
+  return [tf.reshape(k, tf.shape(m)) * tf.cast(m, tf.float32)
+          for k, m in zip(kept, masks)]
+
+
+class PruningMasks(tf_keras.layers.Layer):
+  """One non-trainable 0/1 mask per pruned kernel of a model.
+
+  Create it inside the strategy scope after the model's variables exist and
+  attach it to the model (`model.pruning_masks = PruningMasks(...)`) so that
+  the masks are saved and restored with the model.
+
+  Args:
+    kernels: The kernels to prune (see `select_kernels`).
+    config: The pruning config.
+  """
+
+  def __init__(self, kernels: Sequence[tf.Variable], config: PruningConfig,
+               **kwargs):
+    kwargs.setdefault('name', 'pruning_masks')
+    super().__init__(trainable=False, **kwargs)
+    config.check()
+    if not kernels:
+      raise ValueError(
+          f'task.pruning.kernel_patterns={list(config.kernel_patterns)!r} '
+          'match no trainable variable of the model.')
+    self._config = config
+    self._kernels = list(kernels)
+    self._masks = []
+    names = set()
+    for kernel in self._kernels:
+      name = mask_name(kernel.name)
+      while name in names:
+        name += '_'
+      names.add(name)
+      self._masks.append(self.add_weight(
+          name=name, shape=kernel.shape, dtype=tf.float32,
+          initializer='ones', trainable=False,
+          # Only ever assigned in cross-replica context; reads are local.
+          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA))
+    # Integer values: a dict of variables keyed by references could not be
+    # tracked for checkpoints.
+    self._index = {k.ref(): i for i, k in enumerate(self._kernels)}
+
+  @property
+  def config(self) -> PruningConfig:
+    return self._config
+
+  @property
+  def kernels(self) -> List[tf.Variable]:
+    return list(self._kernels)
+
+  @property
+  def masks(self) -> List[tf.Variable]:
+    return list(self._masks)
+
+  def mask_for(self, variable) -> Optional[tf.Variable]:
+    index = self._index.get(variable.ref())
+    return None if index is None else self._masks[index]
+
+  def mask_gradients(self, grads_and_vars):
+    """Zeroes the gradients of pruned weights (any context)."""
+    out = []
+    for grad, var in grads_and_vars:
+      mask = self.mask_for(var)
+      if grad is not None and mask is not None:
+        grad = grad * tf.cast(mask, grad.dtype)
+      out.append((grad, var))
+    return out
+
+  def update_masks(self, step):
+    """Recomputes masks at schedule steps; call in cross-replica context.
+
+    Returns:
+      A bool tensor: whether the masks were recomputed.
+    """
+    def recompute():
+      new = magnitude_masks(
+          [k.read_value() for k in self._kernels],
+          [m.read_value() for m in self._masks],
+          sparsity_at(step, self._config), self._config.scope)
+      for mask, value in zip(self._masks, new):
+        mask.assign(value)
+      return tf.constant(True)
+    return tf.cond(is_update_step(step, self._config), recompute,
+                   lambda: tf.constant(False))
+
+  def apply_masks(self, optimizer=None):
+    """Multiplies kernels and their optimizer slots by the masks.
+
+    Call in cross-replica context (or without a strategy).
+
+    Args:
+      optimizer: Optional optimizer whose slots (e.g. Adam m and v) of the
+        pruned kernels are masked too.
+    """
+    strategy = tf.distribute.get_strategy()
+    for kernel, mask in zip(self._kernels, self._masks):
+      targets = [kernel] + optimizer_slots(optimizer, kernel)
+      for target in targets:
+        strategy.extended.update(
+            target, lambda v, m: v.assign(v * tf.cast(m, v.dtype)),
+            args=(mask,), group=True)
+
+  def after_update(self, step, optimizer=None):
+    """`update_masks(step)` then `apply_masks(optimizer)` (cross-replica)."""
+    updated = self.update_masks(step)
+    with tf.control_dependencies([updated]):
+      self.apply_masks(optimizer)
+    return updated
+
+  def sparsities(self) -> Dict[str, float]:
+    """Fraction of zeros of each mask, by kernel name (eager)."""
+    return {k.name: 1.0 - float(tf.reduce_mean(m).numpy())
+            for k, m in zip(self._kernels, self._masks)}
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(pruning=self._config.as_dict())
+    return config
+
+
+def optimizer_slots(optimizer, variable) -> List[tf.Variable]:
+  """The optimizer's per-weight state of `variable` (e.g. Adam m, v)."""
+  if optimizer is None:
+    return []
+  optimizer = getattr(optimizer, 'inner_optimizer', optimizer)
+  slots = []
+  if hasattr(optimizer, 'get_slot_names'):  # Legacy Keras optimizers.
+    for name in optimizer.get_slot_names():
+      try:
+        slots.append(optimizer.get_slot(variable, name))
+      except KeyError:  # Slots not created yet (before the first update).
+        pass
+    return slots
+  # New-style Keras optimizers (tf_keras.optimizers.Adam/AdamW).
+  index = getattr(optimizer, '_index_dict', {}).get(
+      optimizer._var_key(variable)) if hasattr(optimizer, '_var_key') else None
+  if index is not None:
+    for attr in ('_momentums', '_velocities'):
+      values = getattr(optimizer, attr, None)
+      if values:
+        slots.append(values[index])
+  return slots

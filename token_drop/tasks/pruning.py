@@ -1,0 +1,147 @@
+"""Pruning for any task: a task mixin driving `token_drop.layers.pruning`.
+
+`PruningTaskMixin` goes first in the bases of any tfm task whose config has a
+`pruning: PruningConfig` field:
+
+    class PrunedSentencePredictionTask(PruningTaskMixin,
+                                       sentence_prediction.SentencePredictionTask)
+
+* `build_model` builds the parent's model, creates its variables and attaches
+  `PruningMasks` over the matching kernels as `model.pruning_masks` (saved in
+  the training checkpoints with the model).
+* `train_step` runs the parent's own train step with the optimizer wrapped in
+  `MaskingOptimizer`, whose `apply_gradients` masks the gradients, runs the
+  real update, then (in cross-replica context, via `merge_call`) recomputes
+  the masks on schedule steps and multiplies kernels and Adam moments by the
+  masks. Because the parent's train step is reused as is, the task keeps its
+  losses, metrics and hooks; any train step that ends with
+  `optimizer.apply_gradients` gets pruning this way.
+
+Registered here: `PrunedSentencePredictionConfig` (tfm's sentence prediction)
+and `PrunedMaskedLMConfig` (this package's masked LM), both with a `pruning`
+field; `experiments/sparse_bert.py` exposes them as experiments.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+import tf_keras
+
+from official.core import task_factory
+from official.nlp.tasks import sentence_prediction
+from token_drop.layers import pruning as pruning_lib
+from token_drop.tasks import masked_lm
+
+
+class MaskingOptimizer:
+  """Wraps an optimizer so that its updates respect the pruning masks.
+
+  Only `apply_gradients` differs; everything else is the wrapped optimizer's.
+
+  Args:
+    optimizer: The real optimizer (not a LossScaleOptimizer).
+    masks: The model's `PruningMasks`.
+  """
+
+  def __init__(self, optimizer, masks: pruning_lib.PruningMasks):
+    if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
+      raise NotImplementedError(
+          'pruning with a LossScaleOptimizer (float16) is not supported; use '
+          'runtime.mixed_precision_dtype=float32 or bfloat16.')
+    self._optimizer = optimizer
+    self._masks = masks
+
+  @property
+  def inner_optimizer(self):
+    return self._optimizer
+
+  def __getattr__(self, name):
+    return getattr(self._optimizer, name)
+
+  def apply_gradients(self, grads_and_vars, *args, **kwargs):
+    grads_and_vars = self._masks.mask_gradients(list(grads_and_vars))
+    result = self._optimizer.apply_gradients(grads_and_vars, *args, **kwargs)
+    deps = [result] if result is not None else []
+    with tf.control_dependencies(deps):
+      after_update(self._masks, self._optimizer)
+    return result
+
+
+def after_update(masks: pruning_lib.PruningMasks, optimizer) -> None:
+  """Recomputes (on schedule) and applies the masks after an update.
+
+  From replica context this goes through `merge_call`, so masks are computed
+  once from the mirrored weights and assigned identically on every replica.
+  """
+  def merge_fn(strategy):
+    del strategy
+    masks.after_update(optimizer.iterations, optimizer)
+  if tf.distribute.in_cross_replica_context():
+    merge_fn(tf.distribute.get_strategy())
+  else:
+    tf.distribute.get_replica_context().merge_call(merge_fn)
+
+
+def dummy_inputs(seq_length: int = 8):
+  ids = tf.zeros([1, seq_length], tf.int32)
+  return dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
+              input_type_ids=ids, masked_lm_positions=tf.zeros([1, 1],
+                                                               tf.int32))
+
+
+def attach_masks(model: tf_keras.Model,
+                 config: pruning_lib.PruningConfig) -> pruning_lib.PruningMasks:
+  """Creates the model's variables and attaches `PruningMasks` to it."""
+  if not model.built or not model.trainable_variables:
+    model(dummy_inputs(), training=False)
+  masks = pruning_lib.PruningMasks(
+      pruning_lib.select_kernels(model.trainable_variables,
+                             config.kernel_patterns), config)
+  model.pruning_masks = masks
+  return masks
+
+
+class PruningTaskMixin:
+  """Adds gradual magnitude pruning to a task (put it first in the bases).
+
+  The task config needs a `pruning: PruningConfig` field.
+  """
+
+  def build_model(self, *args, **kwargs):
+    model = super().build_model(*args, **kwargs)
+    if self.task_config.pruning.enabled:
+      attach_masks(model, self.task_config.pruning)
+    return model
+
+  def train_step(self, inputs, model: tf_keras.Model, optimizer,
+                 metrics=None):
+    masks = getattr(model, 'pruning_masks', None)
+    if masks is not None:
+      optimizer = MaskingOptimizer(optimizer, masks)
+    return super().train_step(inputs, model, optimizer, metrics=metrics)
+
+
+@dataclasses.dataclass
+class PrunedSentencePredictionConfig(
+    sentence_prediction.SentencePredictionConfig):
+  """tfm's sentence prediction with pruning."""
+  pruning: pruning_lib.PruningConfig = dataclasses.field(
+      default_factory=pruning_lib.PruningConfig)
+
+
+@task_factory.register_task_cls(PrunedSentencePredictionConfig)
+class PrunedSentencePredictionTask(PruningTaskMixin,
+                                   sentence_prediction.SentencePredictionTask):
+  """Sentence prediction whose encoder kernels are pruned while fine-tuned."""
+
+
+@dataclasses.dataclass
+class PrunedMaskedLMConfig(masked_lm.MaskedLMConfig):
+  """Masked LM with pruning."""
+  pruning: pruning_lib.PruningConfig = dataclasses.field(
+      default_factory=pruning_lib.PruningConfig)
+
+
+@task_factory.register_task_cls(PrunedMaskedLMConfig)
+class PrunedMaskedLMTask(PruningTaskMixin, masked_lm.MaskedLMTask):
+  """Masked LM whose encoder kernels are pruned while trained."""

@@ -1,0 +1,290 @@
+"""SparseBERT (Xu et al., NAACL 2021): fine-tune, prune and distill at once.
+
+The student starts from a pretrained BERT (`task.init_checkpoint`), is pruned
+by `token_drop.tasks.pruning` while it is fine-tuned, and learns from a
+fine-tuned classifier teacher (`task.teacher`, built from its own config and
+restored from its own checkpoint, run with `training=False`, i.e. without the
+dropout the reference implementation leaves on). The loss is
+
+  hidden_weight    * sum_l MSE(h_s[l], h_t[map(l)])   (embedding output + layers)
++ attention_weight * sum_l MSE(A_s[l], A_t[map(l)])   (attention maps)
++ logits_weight    * T^2 KL(softmax(z_t/T) || softmax(z_s/T))
++ label_weight     * CE(labels, z_s)                  (0 in the paper)
+
+KL has the gradients of the paper's soft cross-entropy (they differ by the
+teacher's entropy, a constant) and is 0 when student and teacher agree.
+`map` is `distillation.uniform_layer_map` unless `layer_map` lists a teacher
+layer per student layer, so students with fewer layers (Bort-like) work.
+
+Per-layer outputs come from tfm's own BertEncoderV2 switches: the task builds
+both encoders with `return_word_embeddings` (embedding output) and
+`return_attention_scores` (each TransformerEncoderBlock returns the attention
+probabilities of its MultiHeadAttention, i.e. softmax(QK^T/sqrt(d)) before
+dropout) on a copy of the encoder config; these switches add no variables,
+so checkpoints and params.yaml are unchanged. A second Keras view of the same
+classifier graph returns logits, hidden states and attention maps in one
+forward pass.
+"""
+
+import copy
+import dataclasses
+from typing import Dict, List, Optional
+
+from absl import logging
+import tensorflow as tf
+import tf_keras
+
+from official.core import task_factory
+from official.modeling.hyperparams import base_config
+from official.nlp.configs import encoders
+from official.nlp.modeling import models
+from official.nlp.tasks import sentence_prediction
+from token_drop.layers import pruning as pruning_lib
+from token_drop.tasks import distillation
+from token_drop.tasks import pruning as pruning_tasks
+
+
+@dataclasses.dataclass
+class ClassifierTeacherConfig(base_config.Config):
+  """A frozen fine-tuned classifier teacher.
+
+  Attributes:
+    model: The teacher's encoder and classifier (as a sentence prediction
+      task's `model`).
+    init_checkpoint: A fine-tuning model_dir or checkpoint holding the whole
+      classifier (`model` item, as train.py saves it).
+    allow_untrained: For smoke runs only: go on with a random teacher (with a
+      loud warning) when `init_checkpoint` holds no checkpoint.
+  """
+  model: sentence_prediction.ModelConfig = dataclasses.field(
+      default_factory=sentence_prediction.ModelConfig)
+  init_checkpoint: str = ''
+  allow_untrained: bool = False
+
+
+@dataclasses.dataclass
+class LayerDistillationConfig(base_config.Config):
+  """Weights and settings of the SparseBERT distillation loss.
+
+  Attributes:
+    hidden_weight: Weight of the summed hidden-state MSEs.
+    attention_weight: Weight of the summed attention-map MSEs.
+    logits_weight: Weight of the T^2-scaled KL between logits.
+    label_weight: Weight of the cross-entropy with the labels.
+    temperature: Softmax temperature T of the logits term.
+    layer_map: Teacher layer (1-based) for each student layer; empty =
+      uniform.
+  """
+  hidden_weight: float = 1.0
+  attention_weight: float = 1.0
+  logits_weight: float = 1.0
+  label_weight: float = 0.0
+  temperature: float = 1.0
+  layer_map: List[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class DistilledSentencePredictionConfig(
+    sentence_prediction.SentencePredictionConfig):
+  teacher: ClassifierTeacherConfig = dataclasses.field(
+      default_factory=ClassifierTeacherConfig)
+  distillation: LayerDistillationConfig = dataclasses.field(
+      default_factory=LayerDistillationConfig)
+
+
+@dataclasses.dataclass
+class SparseBertConfig(DistilledSentencePredictionConfig):
+  pruning: pruning_lib.PruningConfig = dataclasses.field(
+      default_factory=pruning_lib.PruningConfig)
+
+
+def build_classifier(model_config: sentence_prediction.ModelConfig
+                    ) -> tf_keras.Model:
+  """tfm's BertClassifier whose encoder also returns embeddings and attention."""
+  encoder_config = copy.deepcopy(model_config.encoder)
+  inner = encoder_config.get()
+  if not hasattr(inner, 'return_attention_scores') or not hasattr(
+      inner, 'return_word_embeddings'):
+    raise ValueError(
+        f'task.model.encoder.type={encoder_config.type!r}: layer distillation '
+        'needs a BERT encoder (type bert) with return_attention_scores and '
+        'return_word_embeddings.')
+  inner.return_attention_scores = True
+  inner.return_word_embeddings = True
+  encoder = encoders.build_encoder(encoder_config)
+  return models.BertClassifier(
+      network=encoder, num_classes=model_config.num_classes,
+      initializer=tf_keras.initializers.TruncatedNormal(
+          stddev=inner.initializer_range),
+      use_encoder_pooler=model_config.use_encoder_pooler)
+
+
+def distillation_view(classifier: tf_keras.Model) -> tf_keras.Model:
+  """Same layers as `classifier`; returns logits, hidden states, attention."""
+  encoder = classifier.checkpoint_items['encoder']
+  out = encoder.output
+  return tf_keras.Model(
+      classifier.inputs,
+      dict(logits=classifier.outputs[0],
+           hidden=[out['word_embeddings']] + list(out['encoder_outputs']),
+           attention=list(out['attention_scores'])))
+
+
+def restore_classifier_teacher(teacher: tf_keras.Model,
+                               config: ClassifierTeacherConfig
+                              ) -> tf_keras.Model:
+  """Freezes the teacher and restores it from its fine-tuning checkpoint."""
+  teacher.trainable = False
+  path = distillation._resolve_checkpoint(config.init_checkpoint)  # pylint: disable=protected-access
+  if path is None:
+    if config.allow_untrained:
+      logging.warning(
+          '\n%s\nNO TEACHER CHECKPOINT at task.teacher.init_checkpoint=%r: '
+          'distilling from an UNTRAINED teacher. This is only good for smoke '
+          'runs.\n%s', '!' * 78, config.init_checkpoint, '!' * 78)
+      print(f'WARNING: no teacher checkpoint at {config.init_checkpoint!r}; '
+            'distilling from an untrained teacher (smoke run only).')
+      return teacher
+    raise distillation.TeacherCheckpointError(
+        f'task.teacher.init_checkpoint={config.init_checkpoint!r} holds no '
+        'checkpoint; give a fine-tuning model_dir or checkpoint prefix.')
+  try:
+    status = tf.train.Checkpoint(model=teacher).read(path)
+    status.expect_partial().assert_existing_objects_matched()
+  except (AssertionError, ValueError) as e:
+    raise distillation.TeacherCheckpointError(
+        f'teacher checkpoint {path!r} does not hold a classifier fitting '
+        f'task.teacher.model (a fine-tuning model_dir is expected): {e}'
+    ) from None
+  logging.info('Teacher restored from %s', path)
+  return teacher
+
+
+_LOSS_METRICS = ('hidden_mse', 'attention_mse', 'logits_kd', 'label_loss')
+
+
+@task_factory.register_task_cls(DistilledSentencePredictionConfig)
+class DistilledSentencePredictionTask(
+    sentence_prediction.SentencePredictionTask):
+  """Sentence prediction trained on a teacher's layers, attention and logits."""
+
+  def __init__(self, params, logging_dir=None, name=None):
+    super().__init__(params, logging_dir=logging_dir, name=name)
+    self._teacher = None
+    self._teacher_view = None
+    self._views: Dict[int, tf_keras.Model] = {}
+    self._layer_map: Optional[List[int]] = None
+
+  @property
+  def teacher(self) -> Optional[tf_keras.Model]:
+    return self._teacher
+
+  @property
+  def layer_map(self) -> Optional[List[int]]:
+    return self._layer_map
+
+  def build_model(self):
+    if self.task_config.hub_module_url:
+      raise ValueError('task.hub_module_url is not supported by distillation;'
+                       ' use task.init_checkpoint.')
+    student = build_classifier(self.task_config.model)
+    self._views[id(student)] = distillation_view(student)
+    if self._teacher is None:
+      teacher_config = self.task_config.teacher
+      self._teacher = restore_classifier_teacher(
+          build_classifier(teacher_config.model), teacher_config)
+      self._teacher_view = distillation_view(self._teacher)
+    self._layer_map = self._check_shapes(student)
+    return student
+
+  def _check_shapes(self, student) -> List[int]:
+    config = self.task_config
+    s_enc = config.model.encoder.get()
+    t_enc = config.teacher.model.encoder.get()
+    if config.model.num_classes != config.teacher.model.num_classes:
+      raise ValueError(
+          f'task.teacher.model.num_classes={config.teacher.model.num_classes}'
+          f' differs from task.model.num_classes={config.model.num_classes}.')
+    if (config.distillation.hidden_weight and
+        s_enc.hidden_size != t_enc.hidden_size):
+      raise ValueError(
+          f'hidden-state distillation needs equal hidden sizes: student '
+          f'{s_enc.hidden_size}, teacher {t_enc.hidden_size}; set '
+          'task.distillation.hidden_weight=0.')
+    layer_map = list(config.distillation.layer_map)
+    if not layer_map:
+      layer_map = distillation.uniform_layer_map(s_enc.num_layers,
+                                                 t_enc.num_layers)
+    if len(layer_map) != s_enc.num_layers or not all(
+        1 <= l <= t_enc.num_layers for l in layer_map):
+      raise ValueError(
+          f'task.distillation.layer_map={layer_map!r}: expected '
+          f'{s_enc.num_layers} teacher layers in 1..{t_enc.num_layers}.')
+    del student
+    return layer_map
+
+  def build_metrics(self, training=None):
+    metrics = super().build_metrics(training)
+    if training:
+      metrics += [tf_keras.metrics.Mean(name=n) for n in _LOSS_METRICS]
+    return metrics
+
+  def distillation_losses(self, labels, student_out, teacher_out,
+                          input_mask) -> Dict[str, tf.Tensor]:
+    """The four loss terms (unweighted) of one batch."""
+    config = self.task_config.distillation
+    mapped_hidden = [teacher_out['hidden'][0]] + [
+        teacher_out['hidden'][l] for l in self._layer_map]
+    mapped_attention = [teacher_out['attention'][l - 1]
+                        for l in self._layer_map]
+    losses = dict(
+        hidden_mse=distillation.hidden_mse_loss(
+            mapped_hidden, student_out['hidden'], input_mask),
+        attention_mse=distillation.attention_mse_loss(
+            mapped_attention, student_out['attention'], input_mask),
+        logits_kd=distillation.kl_distillation_loss(
+            teacher_out['logits'], student_out['logits'], config.temperature),
+        label_loss=tf.reduce_mean(
+            tf_keras.losses.sparse_categorical_crossentropy(
+                labels[self.label_field],
+                tf.cast(student_out['logits'], tf.float32),
+                from_logits=True)))
+    return losses
+
+  def total_loss(self, losses: Dict[str, tf.Tensor]) -> tf.Tensor:
+    config = self.task_config.distillation
+    return (config.hidden_weight * losses['hidden_mse'] +
+            config.attention_weight * losses['attention_mse'] +
+            config.logits_weight * losses['logits_kd'] +
+            config.label_weight * losses['label_loss'])
+
+  def train_step(self, inputs, model: tf_keras.Model, optimizer,
+                 metrics=None):
+    features, labels = inputs, inputs
+    view = self._views[id(model)]
+    teacher_out = self._teacher_view(features, training=False)
+    with tf.GradientTape() as tape:
+      student_out = view(features, training=True)
+      losses = self.distillation_losses(labels, student_out, teacher_out,
+                                        features.get('input_mask'))
+      loss = self.total_loss(losses)
+      if model.losses:
+        loss += tf.add_n(model.losses)
+      # The default gradient all-reduce sums over replicas.
+      scaled_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+    tvars = model.trainable_variables
+    grads = tape.gradient(scaled_loss, tvars)
+    optimizer.apply_gradients(list(zip(grads, tvars)))
+    logs = {self.loss: loss}
+    if metrics:
+      self.process_metrics(metrics, labels, student_out['logits'])
+      for metric in metrics:
+        if metric.name in losses:
+          metric.update_state(losses[metric.name])
+    return logs
+
+
+@task_factory.register_task_cls(SparseBertConfig)
+class SparseBertTask(pruning_tasks.PruningTaskMixin,
+                     DistilledSentencePredictionTask):
+  """SparseBERT: pruned while fine-tuned and distilled from a teacher."""
