@@ -124,9 +124,16 @@ def select_kernels(variables: Sequence[tf.Variable],
           if any(c.search(v.name) for c in compiled)]
 
 
+MASK_PREFIX = 'pruning_mask.'
+
+
 def mask_name(variable_name: str) -> str:
-  """Checkpoint-friendly mask name of a kernel ('a/b/kernel:0' -> 'a.b.kernel')."""
-  return variable_name.split(':')[0].replace('/', '.')
+  """Mask name of a kernel: 'a/b/kernel:0' -> 'pruning_mask.a.b.kernel'.
+
+  Checkpoint keys hold it with '.' escaped as '..' (see
+  token_drop.tools.sparsity_report).
+  """
+  return MASK_PREFIX + variable_name.split(':')[0].replace('/', '.')
 
 
 def _keep_largest(scores: tf.Tensor, sparsity: tf.Tensor) -> tf.Tensor:

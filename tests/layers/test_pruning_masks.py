@@ -1,0 +1,169 @@
+"""Tests for token_drop.layers.pruning and the pruning task mixin."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from official.modeling import optimization
+from official.nlp.configs import encoders
+from token_drop.layers import pruning
+from token_drop.tasks import pruning as pruning_tasks
+
+
+def tiny_task(**pruning_overrides):
+  config = pruning_tasks.PrunedSentencePredictionConfig()
+  config.model.num_classes = 2
+  config.model.encoder = encoders.EncoderConfig(
+      type='bert', bert=encoders.BertEncoderConfig(
+          vocab_size=40, hidden_size=16, num_layers=2, num_attention_heads=2,
+          intermediate_size=32, max_position_embeddings=16))
+  config.pruning.override(pruning_overrides)
+  return pruning_tasks.PrunedSentencePredictionTask(config)
+
+
+def adamw(learning_rate):
+  return optimization.OptimizerFactory(optimization.OptimizationConfig({
+      'optimizer': {'type': 'adamw', 'adamw': {'weight_decay_rate': 0.01}},
+      'learning_rate': {'type': 'constant',
+                        'constant': {'learning_rate': learning_rate}}})
+  ).build_optimizer(learning_rate)
+
+
+def batch(size=4, length=8, seed=0):
+  rng = np.random.default_rng(seed)
+  ids = tf.constant(rng.integers(1, 40, (size, length)), tf.int32)
+  return dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
+              input_type_ids=tf.zeros_like(ids),
+              label_ids=tf.constant(rng.integers(0, 2, size), tf.int32))
+
+
+@pytest.mark.parametrize('step', [0, 3, 10, 25, 40, 50, 60])
+def test_cubic_schedule_matches_formula(step):
+  config = pruning.PruningConfig(target_sparsity=0.9, initial_sparsity=0.1,
+                                 begin_step=10, end_step=50)
+  t = min(max(step, 10), 50)
+  expected = 0.9 + (0.1 - 0.9) * (1 - (t - 10) / 40)**3
+  np.testing.assert_allclose(pruning.sparsity_at(step, config).numpy(),
+                             expected, rtol=1e-6)
+
+
+def test_constant_schedule_and_update_steps():
+  config = pruning.PruningConfig(target_sparsity=0.7, begin_step=4,
+                                 end_step=13, frequency=3, schedule='constant')
+  assert float(pruning.sparsity_at(5, config)) == pytest.approx(0.7)
+  updates = [t for t in range(20) if bool(pruning.is_update_step(t, config))]
+  assert updates == [4, 7, 10, 13]
+
+
+def test_default_patterns_select_the_six_kernels_per_layer():
+  model = tiny_task().build_model()
+  names = [k.name for k in model.pruning_masks.kernels]
+  assert len(names) == 12
+  assert not any('embeddings' in n or 'bias' in n or 'pooler' in n or
+                 'layer_norm' in n or 'sentence_prediction' in n
+                 for n in names), names
+  assert {n.split('/')[-2] for n in names} == {
+      'query', 'key', 'value', 'attention_output', 'intermediate', 'output'}
+  assert all(not m.trainable for m in model.pruning_masks.masks)
+
+
+def test_bad_config_value_is_named():
+  with pytest.raises(ValueError, match='task.pruning.scope'):
+    pruning.PruningConfig(scope='layer').check()
+  with pytest.raises(ValueError, match='match no trainable variable'):
+    tiny_task(kernel_patterns=['nothing_like_this']).build_model()
+
+
+@pytest.mark.parametrize('scope', ['per_matrix', 'global'])
+def test_exact_target_sparsity_at_end_step(scope):
+  task = tiny_task(target_sparsity=0.75, end_step=4, frequency=2, scope=scope)
+  model = task.build_model()
+  optimizer = adamw(1e-3)
+  step = tf.function(lambda x: task.train_step(x, model, optimizer))
+  for i in range(4):
+    step(batch(seed=i))
+  masks = model.pruning_masks
+  sizes = [int(np.prod(m.shape)) for m in masks.masks]
+  zeros = [int(np.sum(m.numpy() == 0)) for m in masks.masks]
+  if scope == 'per_matrix':
+    assert zeros == [round(0.75 * n) for n in sizes]
+  else:
+    assert sum(zeros) == round(0.75 * sum(sizes))
+    assert len(set(zeros)) > 1  # Matrices end at different sparsities.
+  for kernel, mask in zip(masks.kernels, masks.masks):
+    assert np.all(kernel.numpy()[mask.numpy() == 0] == 0)
+
+
+def test_pruned_weights_and_adam_moments_stay_zero_under_large_gradients():
+  task = tiny_task(target_sparsity=0.5, end_step=1, frequency=1)
+  model = task.build_model()
+  optimizer = adamw(1.0)  # Huge steps: any leak through Adam would show.
+  step = tf.function(lambda x: task.train_step(x, model, optimizer))
+  step(batch(seed=0))  # Masks computed after this update (step 1).
+  masks = model.pruning_masks
+  before = [m.numpy().copy() for m in masks.masks]
+  for i in range(1, 6):
+    step(batch(seed=i))
+  for kernel, mask, old in zip(masks.kernels, masks.masks, before):
+    np.testing.assert_array_equal(mask.numpy(), old)  # Fixed after t1.
+    pruned = old == 0
+    assert 0.45 < pruned.mean() < 0.55
+    assert np.all(kernel.numpy()[pruned] == 0)
+    assert np.any(kernel.numpy()[~pruned] != 0)
+    for name in ('m', 'v'):
+      slot = optimizer.get_slot(kernel, name).numpy()
+      assert np.all(slot[pruned] == 0), name
+      assert np.any(slot[~pruned] != 0), name
+
+
+def test_masked_gradients_alone_keep_zero_moments_from_moving_weights():
+  """With its moments zeroed, Adam cannot move a weight whose grad is 0."""
+  task = tiny_task(target_sparsity=0.5, end_step=1, frequency=1)
+  model = task.build_model()
+  optimizer = adamw(1.0)
+  task.train_step(batch(), model, optimizer)
+  masks = model.pruning_masks
+  kernel, mask = masks.kernels[0], masks.masks[0]
+  pruned = mask.numpy() == 0
+  grads = [(tf.ones_like(v) * 100.0, v) for v in model.trainable_variables]
+  optimizer.apply_gradients(masks.mask_gradients(grads))  # No re-masking.
+  assert np.all(kernel.numpy()[pruned] == 0)
+
+
+def test_mirrored_strategy_masks_identical_on_both_replicas():
+  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  task = tiny_task(target_sparsity=0.6, end_step=3, frequency=1)
+  with strategy.scope():
+    model = task.build_model()
+    optimizer = adamw(0.1)
+  data = [batch(size=4, seed=i) for i in range(4)]
+  dataset = strategy.experimental_distribute_dataset(
+      tf.data.Dataset.from_tensor_slices(
+          {k: tf.stack([d[k] for d in data]) for k in data[0]}).unbatch()
+      .batch(4))
+
+  @tf.function
+  def step(x):
+    strategy.run(task.train_step, args=(x, model, optimizer))
+
+  for x in dataset:
+    step(x)
+  assert int(optimizer.iterations.numpy()) == 4
+  for kernel, mask in zip(model.pruning_masks.kernels,
+                          model.pruning_masks.masks):
+    first, second = [v.numpy() for v in mask.values]
+    np.testing.assert_array_equal(first, second)
+    assert int(np.sum(first == 0)) == round(0.6 * first.size)
+    for value in kernel.values:
+      assert np.all(value.numpy()[first == 0] == 0)
+
+
+def test_masks_are_saved_and_restored_with_the_model(tmp_path):
+  task = tiny_task(target_sparsity=0.5, end_step=1, frequency=1)
+  model = task.build_model()
+  task.train_step(batch(), model, adamw(1e-2))
+  path = tf.train.Checkpoint(model=model).save(str(tmp_path / 'ckpt'))
+  restored = tiny_task().build_model()
+  tf.train.Checkpoint(model=restored).read(path).assert_existing_objects_matched()
+  for a, b in zip(model.pruning_masks.masks, restored.pruning_masks.masks):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
