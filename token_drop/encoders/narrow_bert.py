@@ -86,6 +86,12 @@ class NarrowBertEncoder(networks.BertEncoderV2):
           'attend to the output of the last full-length layer).')
     self._full_length_layers = full
     self._narrow_mode = narrow_mode
+    # A plain (untracked) dict: functional models built on `self.inputs`
+    # (tfm's BertClassifier) take their save signature from it, and
+    # tf.saved_model cannot trace a tracked _DictWrapper.
+    self._setattr_tracking = False
+    self.inputs = dict(self.inputs)
+    self._setattr_tracking = True
     self._config.update({
         'full_length_layers': full_length_layers,
         'narrow_mode': narrow_mode,
