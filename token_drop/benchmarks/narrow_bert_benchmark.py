@@ -1,0 +1,206 @@
+"""Throughput of NarrowBERT vs BERT at identical sizes, timed alternately.
+
+Two measurements, each timing the narrow model and the `BertEncoderV2`
+model alternately in one process (so machine load affects both alike) and
+reporting medians, the measured speed-up and the FLOP ratio computed from
+the shapes (`token_drop.benchmarks.flops.layer_flops`: matmul FLOPs of the
+encoder layers and of the MLM head; the backward pass multiplies both
+models' FLOPs by about the same factor):
+
+* `pretrain`: one training step (forward, backward, AdamW update) of the
+  real tasks' `train_step`: `NarrowMaskedLMTask` (narrow at the masked
+  positions) vs the shared `MaskedLMTask` with a `BertEncoderV2`.
+* `infer`: sentence-classification inference (tfm's `BertClassifier` as
+  built by the sentence-prediction task; narrow: [CLS] only).
+
+Usage (from the repository root):
+
+  python -m token_drop.benchmarks.narrow_bert_benchmark \
+      --runs=pretrain:512,infer:128,infer:512
+"""
+
+import argparse
+import statistics
+import time
+from typing import Callable, Dict, List
+
+import numpy as np
+import tensorflow as tf
+
+from official.core import exp_factory
+from official.core import task_factory
+from official.modeling import optimization
+from official.nlp.configs import bert
+from official.nlp.configs import encoders
+import experiments  # pylint: disable=unused-import
+from token_drop.benchmarks import flops
+from token_drop.tasks import masked_lm
+
+VOCAB = 30522
+BASE = dict(layers=12, hidden=768, heads=12, inner=3072, full=2)
+DEFAULT_BATCH = {('pretrain', 512): 2, ('infer', 128): 16, ('infer', 512): 4}
+
+
+def model_flops(kind: str, seq: int, narrow: bool, preds: int = 76,
+                s: Dict[str, int] = None) -> int:
+  """Forward FLOPs per sequence of the encoder layers (+ MLM head)."""
+  s = s or BASE
+  h, inner = s['hidden'], s['inner']
+  queries = preds if kind == 'pretrain' else 1
+  full = s['full'] if narrow else s['layers']
+  total = full * flops.layer_flops(seq, seq, h, inner)
+  total += (s['layers'] - full) * flops.layer_flops(queries, seq, h, inner)
+  if kind == 'pretrain':
+    total += preds * (2 * h * h + 2 * h * VOCAB)  # MLM transform + logits
+  return total
+
+
+def _encoder(narrow: bool, seq: int) -> encoders.EncoderConfig:
+  common = dict(vocab_size=VOCAB, hidden_size=BASE['hidden'],
+                num_layers=BASE['layers'],
+                num_attention_heads=BASE['heads'],
+                intermediate_size=BASE['inner'],
+                max_position_embeddings=max(512, seq))
+  if narrow:
+    config = exp_factory.get_exp_config(
+        'narrow_bert/pretraining').task.model.encoder
+    config.any.override(dict(common, full_length_layers=BASE['full']))
+    return config
+  config = encoders.EncoderConfig(type='bert_v2')
+  config.bert_v2.override(common)
+  return config
+
+
+def _pretrain_step(narrow: bool, seq: int, preds: int, jit: bool):
+  config = exp_factory.get_exp_config('narrow_bert/pretraining')
+  config.task.train_data.override({'seq_length': seq,
+                                   'max_predictions_per_seq': preds})
+  if narrow:
+    config.task.model.override({'encoder': _encoder(True, seq).as_dict()})
+    task = task_factory.get_task(config.task)
+  else:
+    task = masked_lm.MaskedLMTask(masked_lm.MaskedLMConfig(
+        model=bert.PretrainerConfig(encoder=_encoder(False, seq),
+                                    cls_heads=[]),
+        train_data=config.task.train_data))
+  model = task.build_model()
+  factory = optimization.OptimizerFactory(config.trainer.optimizer_config)
+  optimizer = factory.build_optimizer(factory.build_learning_rate())
+  metrics = task.build_metrics(training=True)
+
+  @tf.function(jit_compile=jit)
+  def step(inputs):
+    return task.train_step(inputs, model, optimizer, metrics)[task.loss]
+
+  return step
+
+
+def _infer_fn(narrow: bool, seq: int, jit: bool):
+  experiment = ('narrow_bert/sentence_prediction' if narrow else
+                'finetuning/sentence_prediction')
+  config = exp_factory.get_exp_config(experiment)
+  config.task.model.num_classes = 2
+  config.task.model.override({'encoder': _encoder(narrow, seq).as_dict()})
+  model = task_factory.get_task(config.task).build_model()
+
+  @tf.function(jit_compile=jit)
+  def infer(inputs):
+    return model({k: inputs[k] for k in ('input_word_ids', 'input_mask',
+                                         'input_type_ids')}, training=False)
+
+  return infer
+
+
+def _inputs(batch: int, seq: int, preds: int, seed: int):
+  rng = np.random.RandomState(seed)
+  ids = rng.randint(999, VOCAB, size=(batch, seq)).astype(np.int32)
+  ids[:, 0], ids[:, -1] = 101, 102
+  positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), preds,
+                                           False) for _ in range(batch)]),
+                      axis=1).astype(np.int32)
+  return dict(
+      input_word_ids=tf.constant(ids),
+      input_mask=tf.ones([batch, seq], tf.int32),
+      input_type_ids=tf.zeros([batch, seq], tf.int32),
+      masked_lm_positions=tf.constant(positions),
+      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
+      masked_lm_weights=tf.ones([batch, preds], tf.float32))
+
+
+def _time_alternately(fns: Dict[str, Callable], inputs: List, repeats: int):
+  """Wall and process-CPU seconds of each call, the models alternating."""
+  for fn in fns.values():  # compile and warm up
+    for x in inputs:
+      tf.nest.map_structure(lambda t: t.numpy(), fn(x))
+  wall = {name: [] for name in fns}
+  cpu = {name: [] for name in fns}
+  for r in range(repeats):
+    order = list(fns) if r % 2 == 0 else list(reversed(list(fns)))
+    for name in order:
+      start, start_cpu = time.perf_counter(), time.process_time()
+      tf.nest.map_structure(lambda t: t.numpy(), fns[name](inputs[r % 2]))
+      wall[name].append(time.perf_counter() - start)
+      cpu[name].append(time.process_time() - start_cpu)
+  return wall, cpu
+
+
+def run(kind: str, seq: int, batch: int, repeats: int, preds: int = 76,
+        jit: bool = False) -> Dict[str, float]:
+  """Times BERT and NarrowBERT alternately; returns times and ratios.
+
+  Speed-ups: of the fastest call of each model (the least disturbed by other
+  jobs on a shared machine), of the medians, and of the median process CPU
+  time (all threads of this process; unaffected by waiting for the CPU).
+  """
+  if kind == 'pretrain':
+    fns = {name: _pretrain_step(name == 'narrow', seq, preds, jit)
+           for name in ('bert', 'narrow')}
+  else:
+    fns = {name: _infer_fn(name == 'narrow', seq, jit)
+           for name in ('bert', 'narrow')}
+  inputs = [_inputs(batch, seq, preds, seed) for seed in range(2)]
+  wall, cpu = _time_alternately(fns, inputs, repeats)
+  med = {k: statistics.median(v) for k, v in wall.items()}
+  return dict(kind=kind, seq=seq, batch=batch, bert_s=min(wall['bert']),
+              narrow_s=min(wall['narrow']),
+              speedup=min(wall['bert']) / min(wall['narrow']),
+              median_speedup=med['bert'] / med['narrow'],
+              cpu_speedup=statistics.median(cpu['bert']) /
+              statistics.median(cpu['narrow']),
+              flop_ratio=model_flops(kind, seq, False, preds) /
+              model_flops(kind, seq, True, preds))
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--runs', default='pretrain:512,infer:128,infer:512',
+                      help='Comma-separated kind:seq (kind: pretrain|infer).')
+  parser.add_argument('--repeats', type=int, default=6,
+                      help='Timed calls per model (alternating).')
+  parser.add_argument('--batch', type=int, default=0,
+                      help='Batch size of every run (0: per-run default).')
+  parser.add_argument('--jit', action='store_true',
+                      help='Compile with XLA (jit_compile).')
+  args = parser.parse_args(argv)
+  rows = []
+  for item in args.runs.split(','):
+    kind, seq = item.split(':')
+    seq = int(seq)
+    batch = args.batch or DEFAULT_BATCH.get((kind, seq), 2)
+    rows.append(run(kind, seq, batch, args.repeats, jit=args.jit))
+    print(rows[-1], flush=True)
+  print('| measurement | seq | batch | BERT (s, min) | NarrowBERT (s, min) | '
+        'speed-up (min) | speed-up (median) | CPU-time speed-up | '
+        'FLOP ratio |')
+  print('|---|---|---|---|---|---|---|---|---|')
+  for r in rows:
+    name = ('MLM training step (76 predictions)' if r['kind'] == 'pretrain'
+            else 'sentence classification inference')
+    print(f"| {name} | {r['seq']} | {r['batch']} | {r['bert_s']:.3f} | "
+          f"{r['narrow_s']:.3f} | {r['speedup']:.2f}x | "
+          f"{r['median_speedup']:.2f}x | {r['cpu_speedup']:.2f}x | "
+          f"{r['flop_ratio']:.2f}x |")
+
+
+if __name__ == '__main__':
+  main()
