@@ -1,0 +1,130 @@
+"""sparse_bert/sentence_prediction through train.py, then the report and fold tools."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from safetensors import numpy as safetensors_numpy
+import tensorflow as tf
+import yaml
+
+import experiments  # pylint: disable=unused-import
+from official.core import exp_factory
+from official.modeling.hyperparams import params_dict
+import train_utils_for_tests as tu
+from token_drop.tools import bert_weights
+from token_drop.tools import export_hf
+from token_drop.tools import fold_masks
+from token_drop.tools import sparsity_report
+
+DEMO = os.path.join('configs', 'demo', 'sparse_bert_sentence_prediction.yaml')
+
+
+def override(cache_dir, steps=4):
+  items = []
+  for who, layers in (('model', 2), ('teacher.model', 4)):
+    e = f'task.{who}.encoder.bert'
+    items += [f'{e}.hidden_size=32', f'{e}.num_layers={layers}',
+              f'{e}.num_attention_heads=2', f'{e}.intermediate_size=64']
+  items += [f'trainer.train_steps={steps}', 'trainer.steps_per_loop=2',
+            'trainer.summary_interval=2', f'trainer.checkpoint_interval={steps}',
+            f'trainer.validation_interval={steps}', 'trainer.validation_steps=2',
+            f'trainer.optimizer_config.learning_rate.polynomial.decay_steps='
+            f'{steps}', 'trainer.optimizer_config.warmup.polynomial.'
+            'warmup_steps=1', f'task.pruning.end_step={steps}',
+            'task.pruning.frequency=1']
+  for data in ('train_data', 'validation_data'):
+    items += [f'task.{data}.global_batch_size=4', f'task.{data}.seq_length=32',
+              f'task.{data}.cache_dir={cache_dir}']
+  return ','.join(items)
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+  root = tmp_path_factory.mktemp('sparse_bert_e2e')
+  model_dir = str(root / 'run')
+  result = tu.run_train(model_dir, experiment='sparse_bert/sentence_prediction',
+                        config_files=(DEMO,),
+                        override=override(str(root / 'cache')))
+  assert result.returncode == 0, result.stderr[-3000:]
+  return dict(root=root, model_dir=model_dir, result=result)
+
+
+def test_train_py_prunes_and_distills(run):
+  stdout = run['result'].stdout
+  assert 'distilling from an untrained teacher' in stdout
+  train = [l for l in stdout.splitlines() if l.startswith('final train')]
+  assert train and all(k in train[-1] for k in (
+      'hidden_mse=', 'attention_mse=', 'logits_kd=', 'cls_accuracy='))
+  assert any(l.startswith('final validation metrics:') and 'cls_accuracy='
+             in l for l in stdout.splitlines())
+
+
+def test_sparsity_report_shows_target_per_matrix(run):
+  result = sparsity_report.report(run['model_dir'])
+  assert len(result['matrices']) == 12  # 6 kernels x 2 student layers.
+  for row in result['matrices'].values():
+    assert row['mask_sparsity'] == pytest.approx(
+        round(0.9 * row['size']) / row['size'])
+  assert 0.0 < result['overall_sparsity'] < result['pruned_sparsity']
+  cli = subprocess.run(
+      [sys.executable, '-m', 'token_drop.tools.sparsity_report',
+       f'--checkpoint={run["model_dir"]}'], cwd=tu.REPO_ROOT,
+      capture_output=True, text=True, check=False, timeout=300)
+  assert cli.returncode == 0, cli.stderr[-2000:]
+  assert 'transformer/layer_1/intermediate/kernel' in cli.stdout
+  assert 'pruned kernels: 12 matrices' in cli.stdout
+
+
+def test_folded_encoder_computes_the_masked_model(run):
+  out = str(run['root'] / 'folded')
+  summary = fold_masks.fold_masks(run['model_dir'], out)
+  assert summary['sparsity'] == pytest.approx(0.9, abs=1e-3)
+  storage = summary['storage']
+  assert storage['sparse_bytes'] < storage['dense_bytes']
+  config = export_hf.load_encoder_config(
+      os.path.join(run['model_dir'], 'params.yaml'))
+  latest = tf.train.latest_checkpoint(run['model_dir'])
+  masks = sparsity_report.read_masks(latest)
+  # The masked model: the trained encoder with kernel * mask applied here.
+  masked = bert_weights.build_encoder(config)
+  tf.train.Checkpoint(encoder=masked).read(latest).expect_partial()
+  for var in masked.weights:
+    name = var.name.split(':')[0]
+    if name in masks:
+      var.assign(var.numpy() * masks[name])
+  # A plain tfm BertEncoderV2 reading the folded checkpoint.
+  plain = bert_weights.build_encoder(config)
+  tf.train.Checkpoint(encoder=plain).read(
+      tf.train.latest_checkpoint(out)).assert_existing_objects_matched()
+  rng = np.random.default_rng(0)
+  ids = tf.constant(rng.integers(1, 30522, (2, 16)), tf.int32)
+  inputs = dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
+                input_type_ids=tf.zeros_like(ids))
+  np.testing.assert_allclose(plain(inputs)['sequence_output'].numpy(),
+                             masked(inputs)['sequence_output'].numpy(),
+                             atol=1e-5)
+  # The Hugging Face export holds the zeros.
+  hf_dir = str(run['root'] / 'hf')
+  export_hf.export_checkpoint(out, hf_dir)
+  tensors = safetensors_numpy.load_file(os.path.join(hf_dir,
+                                                     'model.safetensors'))
+  (name,) = [n for n in tensors
+             if n.endswith('layer.0.intermediate.dense.weight')]
+  assert np.mean(tensors[name] == 0) == pytest.approx(0.9, abs=1e-3)
+
+
+@pytest.mark.parametrize('experiment, config_file', [
+    ('sparse_bert/sentence_prediction', DEMO),
+    ('sparse_bert/sentence_prediction', 'configs/sparse_bert_base.yaml'),
+])
+def test_configs_fit_their_experiment(experiment, config_file):
+  params = exp_factory.get_exp_config(experiment)
+  with open(os.path.join(tu.REPO_ROOT, config_file)) as f:
+    params.override(yaml.load(f, Loader=params_dict._LOADER),  # pylint: disable=protected-access
+                    is_strict=True)
+  params.validate()
+  params.task.pruning.check()
+  assert params.task.pruning.end_step <= params.trainer.train_steps

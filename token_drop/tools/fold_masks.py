@@ -1,0 +1,125 @@
+r"""Folds a pruning run's masks into a plain BertEncoderV2 checkpoint.
+
+  python -m token_drop.tools.fold_masks --checkpoint=MODEL_DIR_OR_PREFIX \
+    --output_dir=OUT
+
+Rebuilds tfm's BertEncoderV2 from the run's params.yaml (or --encoder_config),
+restores the `encoder` item of the training checkpoint, multiplies every
+kernel with a `pruning_mask.*` in the checkpoint by its mask, and writes
+OUT/ckpt-1 with the item `encoder` (no masks, no optimizer) plus
+OUT/params.yaml. That folder is read like any encoder checkpoint of this
+package: `task.init_checkpoint` of the fine-tuning tasks, tfm's
+BertEncoderV2, and `python -m token_drop.tools.export_hf --checkpoint=OUT`
+(Hugging Face). Heads are not carried over: the classifier of a
+sparse_bert/sentence_prediction run stays in the run's own checkpoint, whose
+kernels already hold zeros where the masks do (masks are re-applied after
+every update).
+
+It also prints the storage of the encoder weights: dense float32 bytes, gzip
+bytes of the same, and a sparse layout (for pruned kernels a bitmap of the
+nonzeros plus their float32 values; other tensors dense).
+"""
+
+import gzip
+import os
+import shutil
+from typing import Any, Dict, Optional
+
+from absl import app
+from absl import flags
+import numpy as np
+import tensorflow as tf
+
+from token_drop.tools import bert_weights
+from token_drop.tools import export_hf
+from token_drop.tools import sparsity_report
+
+
+def storage_bytes(encoder, pruned_names) -> Dict[str, int]:
+  """Dense, gzip and bitmap+values sizes of the encoder's weights."""
+  dense = sparse = 0
+  chunks = []
+  for var in encoder.weights:
+    value = var.numpy().astype(np.float32)
+    chunks.append(value.tobytes())
+    dense += value.nbytes
+    if var.name.split(':')[0] in pruned_names:
+      sparse += (value.size + 7) // 8 + 4 * int(np.count_nonzero(value))
+    else:
+      sparse += value.nbytes
+  return dict(dense_bytes=dense,
+              gzip_bytes=len(gzip.compress(b''.join(chunks), compresslevel=6)),
+              sparse_bytes=sparse)
+
+
+def fold_masks(checkpoint: str, output_dir: str,
+               encoder_config: Optional[str] = None) -> Dict[str, Any]:
+  """Writes the folded encoder checkpoint; returns a summary.
+
+  Args:
+    checkpoint: A pruning run's checkpoint prefix or model_dir.
+    output_dir: Output folder (ckpt-1 and params.yaml).
+    encoder_config: YAML with the encoder config (default: params.yaml or
+      encoder.yaml beside the checkpoint).
+
+  Returns:
+    dict(checkpoint, output, folded (kernel names), sparsity, storage).
+  """
+  path = export_hf.resolve_checkpoint(checkpoint)
+  config_file = encoder_config or export_hf._default_file(  # pylint: disable=protected-access
+      checkpoint, export_hf._CONFIG_NAMES)  # pylint: disable=protected-access
+  if not config_file:
+    raise ValueError(f'{checkpoint}: no params.yaml or encoder.yaml beside '
+                     'the checkpoint; pass --encoder_config.')
+  config = export_hf.load_encoder_config(config_file)
+  encoder, _ = export_hf.restore(path, config, with_mlm_head=False)
+  masks = sparsity_report.read_masks(path)
+  if not masks:
+    raise ValueError(f'{path}: no pruning masks to fold.')
+  by_name = {v.name.split(':')[0]: v for v in encoder.weights}
+  missing = sorted(set(masks) - set(by_name))
+  if missing:
+    raise ValueError(f'{path}: masks for {missing[:3]} match no encoder '
+                     f'variable of {config_file}.')
+  zeros = size = 0
+  for name, mask in masks.items():
+    var = by_name[name]
+    if tuple(var.shape) != mask.shape:
+      raise ValueError(f'{path}: mask of {name} has shape {mask.shape}, the '
+                       f'kernel {tuple(var.shape)}.')
+    var.assign(var.numpy() * mask.astype(var.dtype.as_numpy_dtype))
+    zeros += int(np.sum(var.numpy() == 0))
+    size += int(mask.size)
+  tf.io.gfile.makedirs(output_dir)
+  saved = tf.train.CheckpointManager(
+      tf.train.Checkpoint(encoder=encoder), output_dir, max_to_keep=1,
+      checkpoint_name='ckpt').save(checkpoint_number=1)
+  if os.path.basename(config_file) in export_hf._CONFIG_NAMES:  # pylint: disable=protected-access
+    shutil.copy(config_file, os.path.join(output_dir,
+                                          os.path.basename(config_file)))
+  return dict(checkpoint=path, output=saved, folded=sorted(masks),
+              sparsity=zeros / size,
+              storage=storage_bytes(encoder, set(masks)))
+
+
+def main(_):
+  f = flags.FLAGS
+  summary = fold_masks(f.checkpoint, f.output_dir, f.encoder_config)
+  s = summary['storage']
+  print(f'folded {len(summary["folded"])} pruned kernels (sparsity '
+        f'{summary["sparsity"]:.4f}) into {summary["output"]}')
+  print(f'encoder weights: dense float32 {s["dense_bytes"]} bytes, gzip '
+        f'{s["gzip_bytes"]} bytes ({s["gzip_bytes"] / s["dense_bytes"]:.3f}), '
+        f'bitmap+values {s["sparse_bytes"]} bytes '
+        f'({s["sparse_bytes"] / s["dense_bytes"]:.3f})')
+
+
+if __name__ == '__main__':
+  flags.DEFINE_string('checkpoint', None,
+                      'Checkpoint prefix or model_dir of a pruning run.')
+  flags.DEFINE_string('output_dir', None, 'Output folder.')
+  flags.DEFINE_string('encoder_config', None,
+                      'YAML with the encoder config (default: params.yaml '
+                      'beside the checkpoint).')
+  flags.mark_flags_as_required(['checkpoint', 'output_dir'])
+  app.run(main)
