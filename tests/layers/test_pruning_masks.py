@@ -167,3 +167,35 @@ def test_masks_are_saved_and_restored_with_the_model(tmp_path):
   tf.train.Checkpoint(model=restored).read(path).assert_existing_objects_matched()
   for a, b in zip(model.pruning_masks.masks, restored.pruning_masks.masks):
     np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_masked_lm_task_is_pruned_through_its_own_train_step():
+  from official.nlp.configs import bert  # pylint: disable=g-import-not-at-top
+  from token_drop.data import pretrain_dataloader  # pylint: disable=g-import-not-at-top
+  config = pruning_tasks.PrunedMaskedLMConfig(
+      train_data=pretrain_dataloader.PretrainDataConfig(
+          use_next_sentence_label=False),
+      model=bert.PretrainerConfig(
+          encoder=encoders.EncoderConfig(
+              type='bert', bert=encoders.BertEncoderConfig(
+                  vocab_size=40, hidden_size=16, num_layers=2,
+                  num_attention_heads=2, intermediate_size=32,
+                  max_position_embeddings=16)), cls_heads=[]))
+  config.pruning.override(dict(target_sparsity=0.5, end_step=2, frequency=1))
+  task = pruning_tasks.PrunedMaskedLMTask(config)
+  model = task.build_model()
+  optimizer = adamw(1e-2)
+  metrics = task.build_metrics(training=True)
+  x = batch()
+  x.pop('label_ids')
+  x.update(masked_lm_positions=tf.constant([[1, 2]] * 4),
+           masked_lm_ids=tf.constant([[3, 4]] * 4),
+           masked_lm_weights=tf.ones([4, 2]))
+  for _ in range(3):
+    logs = task.train_step(x, model, optimizer, metrics)
+  assert np.isfinite(float(logs[task.loss]))
+  masks = model.pruning_masks
+  assert len(masks.masks) == 12
+  for kernel, mask in zip(masks.kernels, masks.masks):
+    assert np.mean(mask.numpy() == 0) == pytest.approx(0.5)
+    assert np.all(kernel.numpy()[mask.numpy() == 0] == 0)
