@@ -179,3 +179,25 @@ def test_predictions_are_written_next_to_the_original_words(tmp_path):
   lines = out.read_text().split('\n')
   assert lines[1] == f'running B {want[0][1]}'
   assert lines[4] == f'dog B {want[1][0]}'
+
+
+def test_too_many_labelled_words_for_narrow_length_is_reported(tmp_path):
+  vocab = tmp_path / 'vocab.txt'
+  vocab.write_text('\n'.join(['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'a', 'b'])
+                   + '\n')
+  conll = tmp_path / 'ner.txt'
+  conll.write_text('a O\nb B\na O\nb B\n')
+  records = str(tmp_path / 'ner.tfrecord')
+  examples, labels = finetuning_data.read_conll(str(conll), ['O', 'B'])
+  finetuning_data.write_tagging(examples, str(vocab), True, SEQ, records)
+  enc = _encoder_config()
+  enc.any.vocab_size = 6
+  task = narrow_tasks.NarrowTaggingTask(narrow_tasks.NarrowTaggingConfig(
+      model=tagging.ModelConfig(encoder=enc), class_names=labels,
+      narrow_length=3))
+  data = tagging_dataloader.TaggingDataConfig(
+      input_path=records, seq_length=SEQ, global_batch_size=1,
+      is_training=False, drop_remainder=False)
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match='task.narrow_length=3'):
+    next(iter(task.build_inputs(data)))
