@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from token_drop.layers import token_importance
 from token_drop.layers import token_selection
+import distribute_for_tests
 
 BETA = 0.9
 INIT = 10.0
@@ -49,7 +50,7 @@ def test_repeated_id_gets_one_update_from_its_mean_loss():
 
 
 def test_mirrored_replicas_end_with_the_same_all_reduced_table():
-  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
   with strategy.scope():
     layer = _table()
     layer.build()

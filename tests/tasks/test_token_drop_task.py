@@ -13,6 +13,7 @@ from token_drop.core import config_parser
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm
 from token_drop.tasks import token_drop_masked_lm
+import distribute_for_tests
 
 VOCAB = 40
 SEQ = 16
@@ -164,7 +165,7 @@ def test_init_checkpoint_from_plain_bert_pretrainer(tmp_path):
 
 
 def test_mirrored_replicas_end_each_step_with_identical_tables():
-  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
   with strategy.scope():
     task, model = _build()
     optimizer = tf_keras.optimizers.SGD(0.1)
