@@ -27,6 +27,8 @@ positions and, elsewhere, the last full-length state (so tfm heads that read
 `sequence_output[:, 0]` or `pooled_output` see [CLS]'s final state when 0 is
 narrow). Without `narrow_positions` the narrow position is [CLS] (position 0):
 sentence encoding, which is what tfm's `BertClassifier` and serving use.
+`encoder_outputs` lists the full-length layers' outputs and then the final
+`sequence_output`; `narrow_positions` echoes the positions used.
 
 The encoder subclasses `BertEncoderV2` and holds exactly its variables under
 the same names, so BERT checkpoints (ours, imported, token-dropping) load
