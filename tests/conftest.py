@@ -19,3 +19,4 @@ for _path in (REPO_ROOT, TESTS_DIR):  # train.py and train_utils_for_tests.py
 _cpus = tf.config.list_physical_devices('CPU')
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+

@@ -16,6 +16,7 @@ import train
 import train_utils_for_tests as tu
 from token_drop.core import config_parser
 from token_drop.data import checks
+import distribute_for_tests
 
 
 def _event_tags(directory):
@@ -198,7 +199,7 @@ def test_cli_reports_error_without_traceback(tmp_path):
 
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
   params = _tiny_params(tmp_path)
-  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
   model_dir = str(tmp_path / 'run')
   trainer = _run_in_repo(params, model_dir, strategy=strategy)
   assert strategy.num_replicas_in_sync == 2

@@ -8,6 +8,7 @@ from official.modeling import optimization
 from official.nlp.configs import encoders
 from token_drop.layers import pruning
 from token_drop.tasks import pruning as pruning_tasks
+import distribute_for_tests
 
 
 def tiny_task(**pruning_overrides):
@@ -131,7 +132,7 @@ def test_masked_gradients_alone_keep_zero_moments_from_moving_weights():
 
 
 def test_mirrored_strategy_masks_identical_on_both_replicas():
-  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
   task = tiny_task(target_sparsity=0.6, end_step=3, frequency=1)
   with strategy.scope():
     model = task.build_model()
