@@ -84,6 +84,9 @@ def test_folded_encoder_computes_the_masked_model(run):
   assert summary['sparsity'] == pytest.approx(0.9, abs=1e-3)
   storage = summary['storage']
   assert storage['sparse_bytes'] < storage['dense_bytes']
+  # 10% of the values + a 1-bit map: about 0.1 + 1/32 of the dense size.
+  assert storage['pruned_sparse_bytes'] < 0.14 * storage['pruned_dense_bytes']
+  assert storage['pruned_gzip_bytes'] < 0.5 * storage['pruned_dense_bytes']
   config = export_hf.load_encoder_config(
       os.path.join(run['model_dir'], 'params.yaml'))
   latest = tf.train.latest_checkpoint(run['model_dir'])

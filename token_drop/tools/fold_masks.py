@@ -15,9 +15,10 @@ sparse_bert/sentence_prediction run stays in the run's own checkpoint, whose
 kernels already hold zeros where the masks do (masks are re-applied after
 every update).
 
-It also prints the storage of the encoder weights: dense float32 bytes, gzip
-bytes of the same, and a sparse layout (for pruned kernels a bitmap of the
-nonzeros plus their float32 values; other tensors dense).
+It also prints the storage of the encoder weights (all of them, and the
+pruned kernels alone): dense float32 bytes, gzip bytes of the same, and a
+sparse layout (for pruned kernels a bitmap of the nonzeros plus their float32
+values; other tensors dense).
 """
 
 import gzip
@@ -36,20 +37,32 @@ from token_drop.tools import sparsity_report
 
 
 def storage_bytes(encoder, pruned_names) -> Dict[str, int]:
-  """Dense, gzip and bitmap+values sizes of the encoder's weights."""
-  dense = sparse = 0
-  chunks = []
+  """Dense, gzip and bitmap+values sizes of the encoder's weights.
+
+  Returns:
+    dict(dense_bytes, gzip_bytes, sparse_bytes) over all encoder weights and
+    pruned_dense_bytes, pruned_gzip_bytes, pruned_sparse_bytes over the
+    pruned kernels only.
+  """
+  dense = sparse = pruned_dense = pruned_sparse = 0
+  chunks, pruned_chunks = [], []
   for var in encoder.weights:
     value = var.numpy().astype(np.float32)
     chunks.append(value.tobytes())
     dense += value.nbytes
     if var.name.split(':')[0] in pruned_names:
-      sparse += (value.size + 7) // 8 + 4 * int(np.count_nonzero(value))
+      size = (value.size + 7) // 8 + 4 * int(np.count_nonzero(value))
+      sparse += size
+      pruned_sparse += size
+      pruned_dense += value.nbytes
+      pruned_chunks.append(value.tobytes())
     else:
       sparse += value.nbytes
-  return dict(dense_bytes=dense,
-              gzip_bytes=len(gzip.compress(b''.join(chunks), compresslevel=6)),
-              sparse_bytes=sparse)
+  gz = lambda c: len(gzip.compress(b''.join(c), compresslevel=6))
+  return dict(dense_bytes=dense, gzip_bytes=gz(chunks), sparse_bytes=sparse,
+              pruned_dense_bytes=pruned_dense,
+              pruned_gzip_bytes=gz(pruned_chunks),
+              pruned_sparse_bytes=pruned_sparse)
 
 
 def fold_masks(checkpoint: str, output_dir: str,
@@ -112,6 +125,9 @@ def main(_):
         f'{s["gzip_bytes"]} bytes ({s["gzip_bytes"] / s["dense_bytes"]:.3f}), '
         f'bitmap+values {s["sparse_bytes"]} bytes '
         f'({s["sparse_bytes"] / s["dense_bytes"]:.3f})')
+  print(f'pruned kernels only: dense {s["pruned_dense_bytes"]} bytes, gzip '
+        f'{s["pruned_gzip_bytes"]} bytes, bitmap+values '
+        f'{s["pruned_sparse_bytes"]} bytes')
 
 
 if __name__ == '__main__':
