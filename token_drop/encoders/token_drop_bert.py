@@ -31,10 +31,10 @@ from typing import Optional, Sequence, Tuple
 import tensorflow as tf
 import tf_keras
 
-from official.modeling import tf_utils
 from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
+from token_drop.encoders import bert_args
 from token_drop.layers import token_importance as token_importance_lib
 from token_drop.layers import token_selection
 
@@ -279,23 +279,7 @@ def build_token_drop_bert_encoder(
     A `TokenDropBertEncoder`.
   """
   return TokenDropBertEncoder(
-      vocab_size=config.vocab_size,
-      hidden_size=config.hidden_size,
-      num_layers=config.num_layers,
-      num_attention_heads=config.num_attention_heads,
-      inner_dim=config.intermediate_size,
-      inner_activation=tf_utils.get_activation(config.hidden_activation),
-      output_dropout=config.dropout_rate,
-      attention_dropout=config.attention_dropout_rate,
-      max_sequence_length=config.max_position_embeddings,
-      type_vocab_size=config.type_vocab_size,
-      initializer=tf_keras.initializers.TruncatedNormal(
-          stddev=config.initializer_range),
-      output_range=config.output_range,
-      embedding_width=config.embedding_size,
-      norm_first=config.norm_first,
-      return_word_embeddings=config.return_word_embeddings,
-      return_attention_scores=config.return_attention_scores,
+      **bert_args.bert_encoder_kwargs(config),
       token_keep_k=config.token_keep_k,
       token_allow_list=tuple(config.token_allow_list),
       token_deny_list=tuple(config.token_deny_list),
