@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
@@ -129,8 +130,13 @@ def test_teacher_runs_in_inference_mode(tmp_path):
   student = task.build_model()
   inputs = _inputs()
   outputs = student(inputs, training=False)
-  losses = []
-  for _ in range(2):
-    metrics = task.build_metrics(training=True)
-    losses.append(float(task.compute_losses(inputs, outputs, metrics)[0]))
+  # Inside a training call context a teacher left to the default would drop
+  # units (shown first); the task must still run it without dropout.
+  with tf_keras.backend.learning_phase_scope(1):
+    default = [task.teacher(inputs)['mlm_logits'] for _ in range(2)]
+    assert np.abs(default[0] - default[1]).max() > 1e-3
+    losses = []
+    for _ in range(2):
+      metrics = task.build_metrics(training=True)
+      losses.append(float(task.compute_losses(inputs, outputs, metrics)[0]))
   assert losses[0] == losses[1]

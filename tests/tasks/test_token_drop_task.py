@@ -200,3 +200,17 @@ def test_non_token_drop_encoder_is_a_config_error():
   with pytest.raises(config_parser.ConfigError, match='type: any'):
     token_drop_masked_lm.TokenDropMaskedLMTask(config)
   assert token_drop_bert.TokenDropBertEncoderConfig().token_keep_k == 256
+
+
+def test_drop_stats_by_hand():
+  stats = token_drop_masked_lm.drop_stats(
+      kept=tf.constant([[0, 2], [1, 3]]),
+      importance=tf.constant([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]),
+      input_mask=tf.constant([[1, 1, 1, 0], [1, 1, 1, 1]]))
+  values = {name: float(value) for name, (value, _) in stats.items()}
+  # Row 0: kept 0 and 2 of 3 valid positions; row 1: kept 1 and 3 of 4.
+  assert values['token_drop_kept_fraction'] == pytest.approx(4 / 7)
+  assert values['token_importance_kept_mean'] == pytest.approx(
+      (1 + 3 + 6 + 8) / 4)
+  assert values['token_importance_dropped_mean'] == pytest.approx(
+      (2 + 5 + 7) / 3)

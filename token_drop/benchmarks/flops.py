@@ -28,3 +28,8 @@ def encoder_flops(num_layers: int, seq_length: int, hidden: int,
                   inner: int) -> int:
   """Forward FLOPs of a plain encoder over full sequences, per sequence."""
   return num_layers * layer_flops(seq_length, seq_length, hidden, inner)
+
+
+def mlm_head_flops(num_predictions: int, hidden: int, vocab_size: int) -> int:
+  """Forward FLOPs of BERT's MLM head (transform + logits), per sequence."""
+  return num_predictions * (2 * hidden * hidden + 2 * hidden * vocab_size)

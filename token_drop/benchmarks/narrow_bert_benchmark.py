@@ -51,7 +51,7 @@ def model_flops(kind: str, seq: int, narrow: bool, preds: int = 76,
   total = full * flops.layer_flops(seq, seq, h, inner)
   total += (s['layers'] - full) * flops.layer_flops(queries, seq, h, inner)
   if kind == 'pretrain':
-    total += preds * (2 * h * h + 2 * h * VOCAB)  # MLM transform + logits
+    total += flops.mlm_head_flops(preds, h, VOCAB)
   return total
 
 

@@ -28,6 +28,7 @@ import tensorflow as tf
 from official.core import exp_factory
 from official.modeling import optimization
 import experiments  # pylint: disable=unused-import
+from token_drop.benchmarks import flops
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm
 from token_drop.tasks import token_drop_masked_lm
@@ -43,14 +44,6 @@ SIZES = {
 VOCAB = 30522
 
 
-def layer_flops(queries: int, keys: int, hidden: int, inner: int) -> int:
-  """Forward matmul FLOPs of one post-LN transformer layer (per sequence)."""
-  projections = 2 * hidden * hidden * (2 * queries + 2 * keys)  # Q,O + K,V
-  attention = 2 * 2 * queries * keys * hidden  # scores and weighted values
-  ffn = 2 * 2 * queries * hidden * inner
-  return projections + attention + ffn
-
-
 def model_flops(s: Dict[str, int], token_drop: bool) -> int:
   """Forward FLOPs per sequence of the encoder layers plus the MLM head."""
   start, end = token_drop_bert.default_drop_layers(s['layers'])
@@ -58,12 +51,12 @@ def model_flops(s: Dict[str, int], token_drop: bool) -> int:
   total = 0
   for i in range(s['layers']):
     if token_drop and i == start:
-      total += layer_flops(keep, seq, h, inner)
+      total += flops.layer_flops(keep, seq, h, inner)
     elif token_drop and start < i < end:
-      total += layer_flops(keep, keep, h, inner)
+      total += flops.layer_flops(keep, keep, h, inner)
     else:
-      total += layer_flops(seq, seq, h, inner)
-  total += s['preds'] * (2 * h * h + 2 * h * VOCAB)  # MLM transform + logits
+      total += flops.layer_flops(seq, seq, h, inner)
+  total += flops.mlm_head_flops(s['preds'], h, VOCAB)
   return total
 
 

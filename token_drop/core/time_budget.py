@@ -116,11 +116,15 @@ class TrainingClock(tf.Module):
     """Starts timing a training loop."""
     self._segment_start = self._time_fn()
 
-  def stop(self, strategy: Optional[tf.distribute.Strategy] = None) -> float:
+  def stop(self, strategy: Optional[tf.distribute.Strategy] = None,
+           synchronize: bool = True) -> float:
     """Adds the loop's time (the maximum over workers) to the elapsed time.
 
     Args:
       strategy: The run's strategy; its workers agree on the time added.
+      synchronize: Take the maximum over workers. Needed only when the time
+        drives the learning rate or the stop; otherwise each worker keeps its
+        own time (for logs) and no collective runs.
 
     Returns:
       The elapsed training time in seconds.
@@ -130,7 +134,7 @@ class TrainingClock(tf.Module):
     delta = self._time_fn() - self._segment_start
     self._segment_start = None
     strategy = strategy or tf.distribute.get_strategy()
-    if strategy.num_replicas_in_sync > 1:
+    if synchronize and strategy.num_replicas_in_sync > 1:
       per_replica = strategy.run(
           lambda: tf.constant([delta], dtype=tf.float64))
       # ReduceOp has no MAX: the slowest worker's time is taken through a
@@ -178,6 +182,12 @@ class TimeLinearSchedule(
     return {'peak_learning_rate': self.peak_learning_rate,
             'budget_hours': self.budget_hours,
             'warmup_proportion': self.warmup_proportion}
+
+
+def is_active(config: TimeBudgetConfig) -> bool:
+  """Whether elapsed time can change the learning rate or end the run."""
+  return (config.budget_hours > 0 or config.early_stop_hours > 0 or
+          config.learning_rate_schedule == 'time')
 
 
 def stop_reason(config: TimeBudgetConfig, elapsed_hours: float,

@@ -73,7 +73,8 @@ class Trainer(base_trainer.Trainer):
     self.clock.start()
 
   def train_loop_end(self):
-    elapsed_hours = self.clock.stop(self.strategy) / 3600.0
+    elapsed_hours = self.clock.stop(
+        self.strategy, synchronize=time_budget.is_active(self._budget)) / 3600.0
     logs = super().train_loop_end()
     if self._loop_start and self._tokens_per_step:
       start_time, start_step = self._loop_start

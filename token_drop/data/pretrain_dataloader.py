@@ -201,11 +201,12 @@ class TextPretrainDataLoader:
 
     sequences = self._token_stream(input_context).batch(
         body, drop_remainder=True).map(frame)
+    # Seed 0 when none is set, so that runs are reproducible by default.
+    base_seed = params.seed or 0
     if params.is_training:
       sequences = sequences.shuffle(
-          max(params.shuffle_buffer_size, 1), seed=params.seed)
+          max(params.shuffle_buffer_size, 1), seed=base_seed)
     batches = sequences.batch(batch_size, drop_remainder=True).enumerate()
-    base_seed = params.seed or 0
     pipeline_id = input_context.input_pipeline_id if input_context else 0
 
     def to_features(index, input_ids):

@@ -46,6 +46,10 @@ def per_position_mlm_losses(labels: Dict[str, tf.Tensor],
 class MaskedLMTask(masked_lm.MaskedLMTask):
   """tfm's masked-LM task exposing per-position losses to subclasses."""
 
+  # Weight of the MLM cross-entropy in the total loss (distillation lowers
+  # it); `lm_example_loss` always reports the unweighted value.
+  mlm_loss_weight = 1.0
+
   def compute_losses(
       self,
       labels,
@@ -60,7 +64,7 @@ class MaskedLMTask(masked_lm.MaskedLMTask):
       mlm_loss = tf.math.divide_no_nan(
           tf.reduce_sum(lm_losses * weights), tf.reduce_sum(weights))
       metrics['lm_example_loss'].update_state(mlm_loss)
-      total_loss = mlm_loss
+      total_loss = self.mlm_loss_weight * mlm_loss
       if 'next_sentence_labels' in labels:
         sentence_loss = tf.reduce_mean(
             tf_keras.losses.sparse_categorical_crossentropy(
@@ -68,7 +72,7 @@ class MaskedLMTask(masked_lm.MaskedLMTask):
                 tf.cast(model_outputs['next_sentence'], tf.float32),
                 from_logits=True))
         metrics['next_sentence_loss'].update_state(sentence_loss)
-        total_loss = mlm_loss + sentence_loss
+        total_loss += sentence_loss
       if aux_losses:
         total_loss += tf.add_n(aux_losses)
       return total_loss, lm_losses

@@ -67,21 +67,21 @@ class MLMDistillationTask(masked_lm.MaskedLMTask):
     metrics.append(tf_keras.metrics.Mean(name='distillation_loss'))
     return metrics
 
+  @property
+  def mlm_loss_weight(self) -> float:
+    return self.task_config.mlm_weight
+
   def compute_losses(self, labels, model_outputs, metrics, aux_losses=None):
     """Returns (total loss, per-position MLM losses) with the KL term."""
     config = self.task_config
-    by_name = {metric.name: metric for metric in metrics}
-    # The parent adds the NSP and auxiliary losses and updates lm metrics.
+    # The parent weighs the MLM term by `mlm_loss_weight` and adds the NSP
+    # and auxiliary losses.
     total, lm_losses = super().compute_losses(labels, model_outputs, metrics,
                                               aux_losses)
-    weights = tf.cast(labels['masked_lm_weights'], tf.float32)
-    mlm_loss = tf.math.divide_no_nan(tf.reduce_sum(lm_losses * weights),
-                                     tf.reduce_sum(weights))
     teacher_logits = self._teacher(labels, training=False)['mlm_logits']
     kd_loss = distillation.kl_distillation_loss(
         teacher_logits, model_outputs['mlm_logits'], config.temperature,
-        weights)
+        labels['masked_lm_weights'])
+    by_name = {metric.name: metric for metric in metrics}
     by_name['distillation_loss'].update_state(kd_loss)
-    total = (total - mlm_loss + config.mlm_weight * mlm_loss +
-             config.teacher_weight * kd_loss)
-    return total, lm_losses
+    return total + config.teacher_weight * kd_loss, lm_losses

@@ -65,9 +65,13 @@ def drop_stats(kept: tf.Tensor, importance: tf.Tensor, input_mask: tf.Tensor):
     dict name -> (value, weight) for weighted means: kept fraction of the
     non-padding positions, mean importance of kept and of dropped ones.
   """
-  seq_length = tf.shape(importance)[1]
-  is_kept = tf.reduce_max(tf.one_hot(kept, seq_length, dtype=tf.float32),
-                          axis=1)
+  # A scatter of the k kept positions, not a [batch, k, seq] one-hot: this
+  # runs every step.
+  rows = tf.broadcast_to(tf.range(tf.shape(kept)[0])[:, tf.newaxis],
+                         tf.shape(kept))
+  is_kept = tf.minimum(tf.scatter_nd(
+      tf.stack([rows, tf.cast(kept, tf.int32)], axis=-1),
+      tf.ones(tf.shape(kept), tf.float32), tf.shape(importance)), 1.0)
   valid = tf.cast(tf.not_equal(input_mask, 0), tf.float32)
   kept_valid = is_kept * valid
   dropped_valid = (1.0 - is_kept) * valid
