@@ -208,7 +208,7 @@ python -m token_drop.benchmarks.sparse_bert_check --teacher_steps={FLAGS.teacher
 1-minute load average before / after: {load_before:.1f} / {load_after:.1f}.
 Sparsities are measured on the saved checkpoints with
 `python -m token_drop.tools.sparsity_report`; "all parameters" counts exact
-zeros over every saved weight (embeddings, which are not pruned, dominate a
+zeros over every saved weight (the unpruned embeddings are about half of a
 MiniLM-sized model).
 """
   write_section(text, os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'))
