@@ -6,7 +6,7 @@ fine-tuned classifier teacher (`task.teacher`, built from its own config and
 restored from its own checkpoint, run with `training=False`, i.e. without the
 dropout the reference implementation leaves on). The loss is
 
-  hidden_weight    * sum_l MSE(h_s[l], h_t[map(l)])   (embedding output + layers)
+  hidden_weight    * sum_l MSE(h_s[l], h_t[map(l)])   (embeddings + layers)
 + attention_weight * sum_l MSE(A_s[l], A_t[map(l)])   (attention maps)
 + logits_weight    * T^2 KL(softmax(z_t/T) || softmax(z_s/T))
 + label_weight     * CE(labels, z_s)                  (0 in the paper)
@@ -100,7 +100,7 @@ class SparseBertConfig(DistilledSentencePredictionConfig):
 
 def build_classifier(model_config: sentence_prediction.ModelConfig
                     ) -> tf_keras.Model:
-  """tfm's BertClassifier whose encoder also returns embeddings and attention."""
+  """tfm's BertClassifier; its encoder also returns embeddings and attention."""
   encoder_config = copy.deepcopy(model_config.encoder)
   inner = encoder_config.get()
   if not hasattr(inner, 'return_attention_scores') or not hasattr(
@@ -194,10 +194,11 @@ class DistilledSentencePredictionTask(
       self._teacher = restore_classifier_teacher(
           build_classifier(teacher_config.model), teacher_config)
       self._teacher_view = distillation_view(self._teacher)
-    self._layer_map = self._check_shapes(student)
+    self._layer_map = self._check_shapes()
     return student
 
-  def _check_shapes(self, student) -> List[int]:
+  def _check_shapes(self) -> List[int]:
+    """Checks teacher vs student; returns each student layer's teacher layer."""
     config = self.task_config
     s_enc = config.model.encoder.get()
     t_enc = config.teacher.model.encoder.get()
@@ -220,7 +221,6 @@ class DistilledSentencePredictionTask(
       raise ValueError(
           f'task.distillation.layer_map={layer_map!r}: expected '
           f'{s_enc.num_layers} teacher layers in 1..{t_enc.num_layers}.')
-    del student
     return layer_map
 
   def build_metrics(self, training=None):
