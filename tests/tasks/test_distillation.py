@@ -106,6 +106,19 @@ def test_teacher_checkpoint_of_other_shape_is_an_error(tmp_path):
     _task(path, teacher_hidden=48).build_model()
 
 
+def test_teacher_from_a_tfm_model_dir_layout(tmp_path):
+  # tfm's own driver saves the pretrainer under `model`, not at the top.
+  source = _task(allow_untrained=True).build_model()
+  source(_inputs())
+  path = tf.train.Checkpoint(model=source).write(str(tmp_path / 'tfm'))
+  task = _task(path)
+  task.build_model()
+  inputs = _inputs()
+  np.testing.assert_allclose(
+      task.teacher(inputs, training=False)['mlm_logits'],
+      source(inputs, training=False)['mlm_logits'], atol=1e-6)
+
+
 def test_student_equal_to_teacher_has_zero_distillation_loss(tmp_path):
   source, path = _save_student(_task(allow_untrained=True),
                                str(tmp_path / 'c'))

@@ -8,7 +8,7 @@ are neither updated nor saved with the student.
 """
 
 import dataclasses
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from absl import logging
 import tensorflow as tf
@@ -40,7 +40,8 @@ class TeacherCheckpointError(ValueError):
   """The teacher checkpoint is missing or does not fit the teacher config."""
 
 
-def _resolve_checkpoint(path: str) -> Optional[str]:
+def resolve_checkpoint(path: str) -> Optional[str]:
+  """A checkpoint prefix from a prefix or a directory, or None if there is none."""
   if not path:
     return None
   if tf.io.gfile.isdir(path):
@@ -50,9 +51,62 @@ def _resolve_checkpoint(path: str) -> Optional[str]:
   return None
 
 
+def restore_frozen(teacher: tf_keras.Model, init_checkpoint: str,
+                   allow_untrained: bool, layouts: Sequence[Dict[str, Any]]
+                  ) -> tf_keras.Model:
+  """Freezes a built teacher and restores it from the first fitting layout.
+
+  One mechanism for every teacher (pretrainers, classifiers): `layouts` are
+  the object graphs a checkpoint may have, e.g. this package's top-level
+  `encoder`/`masked_lm` items, or tfm's `model=` of a plain tfm model_dir.
+
+  Args:
+    teacher: The teacher, with its variables created.
+    init_checkpoint: Checkpoint prefix or directory (its latest checkpoint).
+    allow_untrained: With no checkpoint, warn loudly and keep the random
+      teacher instead of failing (smoke runs).
+    layouts: Candidate `tf.train.Checkpoint` keyword arguments, tried in
+      order; the first under which every teacher variable is found wins.
+
+  Returns:
+    The frozen teacher (call it with `training=False`).
+
+  Raises:
+    TeacherCheckpointError: no checkpoint (unless `allow_untrained`), or no
+      layout fits it.
+  """
+  teacher.trainable = False
+  path = resolve_checkpoint(init_checkpoint)
+  if path is None:
+    if allow_untrained:
+      logging.warning(
+          '\n%s\nNO TEACHER CHECKPOINT at task.teacher.init_checkpoint=%r: '
+          'distilling from an UNTRAINED teacher. This is only good for smoke '
+          'runs.\n%s', '!' * 78, init_checkpoint, '!' * 78)
+      print(f'WARNING: no teacher checkpoint at {init_checkpoint!r}; '
+            'distilling from an untrained teacher (smoke run only).')
+      return teacher
+    raise TeacherCheckpointError(
+        f'task.teacher.init_checkpoint={init_checkpoint!r} holds no '
+        'checkpoint; give a checkpoint file prefix or a model_dir.')
+  errors = []
+  for items in layouts:
+    try:
+      status = tf.train.Checkpoint(**items).read(path)
+      status.expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError) as e:
+      errors.append(f'as {sorted(items)}: {str(e)[:300]}')
+      continue
+    logging.info('Teacher restored from %s', path)
+    return teacher
+  raise TeacherCheckpointError(
+      f'teacher checkpoint {path!r} does not fit task.teacher.model; '
+      + '; '.join(errors))
+
+
 def restore_teacher(teacher: tf_keras.Model,
                     config: TeacherConfig) -> tf_keras.Model:
-  """Freezes a freshly built teacher and restores its weights.
+  """Freezes a freshly built pretrainer teacher and restores its weights.
 
   Args:
     teacher: The teacher built from `config.model` (e.g. by the task's
@@ -67,34 +121,16 @@ def restore_teacher(teacher: tf_keras.Model,
       `allow_untrained`), or the checkpoint lacks some of the teacher's
       variables.
   """
-  teacher.trainable = False
   # Create the variables so that the restore below is checked against them.
   dummy = tf.zeros([1, 8], tf.int32)
   teacher(dict(input_word_ids=dummy, input_mask=tf.ones_like(dummy),
                input_type_ids=dummy, masked_lm_positions=tf.zeros(
                    [1, 1], tf.int32)), training=False)
-  path = _resolve_checkpoint(config.init_checkpoint)
-  if path is None:
-    if config.allow_untrained:
-      logging.warning(
-          '\n%s\nNO TEACHER CHECKPOINT at task.teacher.init_checkpoint=%r: '
-          'distilling from an UNTRAINED teacher. This is only good for smoke '
-          'runs.\n%s', '!' * 78, config.init_checkpoint, '!' * 78)
-      print(f'WARNING: no teacher checkpoint at {config.init_checkpoint!r}; '
-            'distilling from an untrained teacher (smoke run only).')
-      return teacher
-    raise TeacherCheckpointError(
-        f'task.teacher.init_checkpoint={config.init_checkpoint!r} holds no '
-        'checkpoint; give a checkpoint file prefix or a model_dir.')
-  try:
-    status = tf.train.Checkpoint(**teacher.checkpoint_items).read(path)
-    status.expect_partial().assert_existing_objects_matched()
-  except (AssertionError, ValueError) as e:
-    raise TeacherCheckpointError(
-        f'teacher checkpoint {path!r} does not fit task.teacher.model: {e}'
-    ) from None
-  logging.info('Teacher restored from %s', path)
-  return teacher
+  # This package's checkpoints (and imports) hold the pretrainer's items at
+  # the top level; a model_dir of tfm's own driver holds them under `model`.
+  return restore_frozen(
+      teacher, config.init_checkpoint, config.allow_untrained,
+      [teacher.checkpoint_items, {'model': teacher}])
 
 
 def kl_distillation_loss(teacher_logits: tf.Tensor, student_logits: tf.Tensor,

@@ -30,7 +30,6 @@ import copy
 import dataclasses
 from typing import Dict, List, Optional
 
-from absl import logging
 import tensorflow as tf
 import tf_keras
 
@@ -134,30 +133,9 @@ def restore_classifier_teacher(teacher: tf_keras.Model,
                                config: ClassifierTeacherConfig
                               ) -> tf_keras.Model:
   """Freezes the teacher and restores it from its fine-tuning checkpoint."""
-  teacher.trainable = False
-  path = distillation._resolve_checkpoint(config.init_checkpoint)  # pylint: disable=protected-access
-  if path is None:
-    if config.allow_untrained:
-      logging.warning(
-          '\n%s\nNO TEACHER CHECKPOINT at task.teacher.init_checkpoint=%r: '
-          'distilling from an UNTRAINED teacher. This is only good for smoke '
-          'runs.\n%s', '!' * 78, config.init_checkpoint, '!' * 78)
-      print(f'WARNING: no teacher checkpoint at {config.init_checkpoint!r}; '
-            'distilling from an untrained teacher (smoke run only).')
-      return teacher
-    raise distillation.TeacherCheckpointError(
-        f'task.teacher.init_checkpoint={config.init_checkpoint!r} holds no '
-        'checkpoint; give a fine-tuning model_dir or checkpoint prefix.')
-  try:
-    status = tf.train.Checkpoint(model=teacher).read(path)
-    status.expect_partial().assert_existing_objects_matched()
-  except (AssertionError, ValueError) as e:
-    raise distillation.TeacherCheckpointError(
-        f'teacher checkpoint {path!r} does not hold a classifier fitting '
-        f'task.teacher.model (a fine-tuning model_dir is expected): {e}'
-    ) from None
-  logging.info('Teacher restored from %s', path)
-  return teacher
+  return distillation.restore_frozen(
+      teacher, config.init_checkpoint, config.allow_untrained,
+      [{'model': teacher}])
 
 
 _LOSS_METRICS = ('hidden_mse', 'attention_mse', 'logits_kd', 'label_loss')
