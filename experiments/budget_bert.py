@@ -13,19 +13,11 @@ polynomial schedule.
 
 from official.core import config_definitions as cfg
 from official.core import exp_factory
-from official.modeling import optimization
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
+from experiments import common
 from token_drop.core import time_budget
-from token_drop.data import pretrain_dataloader
 from token_drop.tasks import masked_lm
-
-
-def _data(is_training: bool) -> pretrain_dataloader.PretrainDataConfig:
-  return pretrain_dataloader.PretrainDataConfig(
-      is_training=is_training, drop_remainder=is_training,
-      global_batch_size=4096, seq_length=128, max_predictions_per_seq=20,
-      use_next_sentence_label=False)
 
 
 @exp_factory.register_config_factory('budget_bert/pretraining')
@@ -41,8 +33,8 @@ def budget_bert_pretraining() -> cfg.ExperimentConfig:
                       num_attention_heads=16, intermediate_size=4096,
                       max_position_embeddings=512, norm_first=True)),
               cls_heads=[]),
-          train_data=_data(is_training=True),
-          validation_data=_data(is_training=False)),
+          train_data=common.pretrain_data(True, 4096, 128, 20),
+          validation_data=common.pretrain_data(False, 4096, 128, 20)),
       trainer=time_budget.TrainerConfig(
           train_steps=1_000_000, steps_per_loop=100, summary_interval=100,
           checkpoint_interval=1000, validation_interval=2000,
@@ -50,20 +42,10 @@ def budget_bert_pretraining() -> cfg.ExperimentConfig:
           time_budget=time_budget.TimeBudgetConfig(
               budget_hours=24.0, learning_rate_schedule='time',
               peak_learning_rate=1e-3, warmup_proportion=0.06),
-          optimizer_config=optimization.OptimizationConfig({
-              'optimizer': {'type': 'adamw', 'adamw': {
-                  'weight_decay_rate': 0.01, 'beta_1': 0.9, 'beta_2': 0.98,
-                  'epsilon': 1e-6,
-                  'exclude_from_weight_decay': ['LayerNorm', 'layer_norm',
-                                                'bias']}},
-              # Used only with learning_rate_schedule: step; set decay_steps
-              # to the steps the budget reaches on your hardware (and warmup
-              # to 6% of them).
-              'learning_rate': {'type': 'polynomial', 'polynomial': {
-                  'initial_learning_rate': 1e-3, 'decay_steps': 1_000_000,
-                  'end_learning_rate': 0.0}},
-              'warmup': {'type': 'polynomial',
-                         'polynomial': {'warmup_steps': 60_000}},
-          })),
-      restrictions=['task.train_data.is_training != None',
-                    'task.validation_data.is_training != None'])
+          # Used only with learning_rate_schedule: step; set decay_steps to
+          # the steps the budget reaches on your hardware (warmup: 6% of
+          # them).
+          optimizer_config=common.adamw_polynomial(
+              1e-3, decay_steps=1_000_000, warmup_steps=60_000, beta_1=0.9,
+              beta_2=0.98, epsilon=1e-6)),
+      restrictions=common.RESTRICTIONS)

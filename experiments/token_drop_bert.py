@@ -13,9 +13,9 @@ BERT fine-tuning experiments (e.g. `bert/sentence_prediction`) and
 
 from official.core import config_definitions as cfg
 from official.core import exp_factory
-from official.modeling import optimization
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
+from experiments import common
 from token_drop.data import pretrain_dataloader
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import token_drop_masked_lm
@@ -28,13 +28,8 @@ WARMUP_STEPS = 10_000
 
 
 def _data(is_training: bool) -> pretrain_dataloader.PretrainDataConfig:
-  return pretrain_dataloader.PretrainDataConfig(
-      is_training=is_training,
-      drop_remainder=is_training,
-      global_batch_size=GLOBAL_BATCH_SIZE,
-      seq_length=SEQ_LENGTH,
-      max_predictions_per_seq=MAX_PREDICTIONS_PER_SEQ,
-      use_next_sentence_label=False)
+  return common.pretrain_data(is_training, GLOBAL_BATCH_SIZE, SEQ_LENGTH,
+                              MAX_PREDICTIONS_PER_SEQ)
 
 
 @exp_factory.register_config_factory('token_drop_bert/pretraining')
@@ -59,30 +54,7 @@ def token_drop_bert_pretraining() -> cfg.ExperimentConfig:
           summary_interval=1000,
           validation_interval=1000,
           validation_steps=64,
-          optimizer_config=optimization.OptimizationConfig({
-              'optimizer': {
-                  'type': 'adamw',
-                  'adamw': {
-                      'weight_decay_rate': 0.01,
-                      'exclude_from_weight_decay':
-                          ['LayerNorm', 'layer_norm', 'bias'],
-                  },
-              },
-              'learning_rate': {
-                  'type': 'polynomial',
-                  'polynomial': {
-                      'initial_learning_rate': 1e-4,
-                      'decay_steps': TRAIN_STEPS,
-                      'end_learning_rate': 0.0,
-                      'power': 1.0,
-                  },
-              },
-              'warmup': {
-                  'type': 'polynomial',
-                  'polynomial': {'warmup_steps': WARMUP_STEPS, 'power': 1.0},
-              },
-          })),
-      restrictions=[
-          'task.train_data.is_training != None',
-          'task.validation_data.is_training != None',
-      ])
+          optimizer_config=common.adamw_polynomial(
+              1e-4, decay_steps=TRAIN_STEPS, warmup_steps=WARMUP_STEPS)),
+      restrictions=common.RESTRICTIONS
+)

@@ -1,0 +1,55 @@
+"""Pieces shared by the pretraining experiment registrations.
+
+Every pretraining experiment reads `PretrainDataConfig` data and trains with
+AdamW (decoupled weight decay, no decay on LayerNorm and biases) under a
+linear-warmup polynomial schedule, as tfm's `bert/pretraining` does; the
+experiments differ only in the values.
+"""
+
+from typing import List
+
+from official.modeling import optimization
+from token_drop.data import pretrain_dataloader
+
+RESTRICTIONS: List[str] = [
+    'task.train_data.is_training != None',
+    'task.validation_data.is_training != None',
+]
+
+
+def pretrain_data(is_training: bool, global_batch_size: int, seq_length: int,
+                  max_predictions_per_seq: int
+                 ) -> pretrain_dataloader.PretrainDataConfig:
+  """MLM-only pretraining data (set input_path and format in YAML)."""
+  return pretrain_dataloader.PretrainDataConfig(
+      is_training=is_training, drop_remainder=is_training,
+      global_batch_size=global_batch_size, seq_length=seq_length,
+      max_predictions_per_seq=max_predictions_per_seq,
+      use_next_sentence_label=False)
+
+
+def adamw_polynomial(initial_learning_rate: float, decay_steps: int,
+                     warmup_steps: int, **adamw) -> optimization.OptimizationConfig:
+  """AdamW with linear warmup then linear decay to zero.
+
+  Args:
+    initial_learning_rate: Peak learning rate.
+    decay_steps: Steps of the decay (usually train_steps).
+    warmup_steps: Steps of the linear warmup.
+    **adamw: Extra AdamW fields (beta_2, epsilon, ...).
+
+  Returns:
+    The optimization config.
+  """
+  return optimization.OptimizationConfig({
+      'optimizer': {'type': 'adamw', 'adamw': dict({
+          'weight_decay_rate': 0.01,
+          'exclude_from_weight_decay': ['LayerNorm', 'layer_norm', 'bias'],
+      }, **adamw)},
+      'learning_rate': {'type': 'polynomial', 'polynomial': {
+          'initial_learning_rate': initial_learning_rate,
+          'decay_steps': decay_steps, 'end_learning_rate': 0.0,
+          'power': 1.0}},
+      'warmup': {'type': 'polynomial',
+                 'polynomial': {'warmup_steps': warmup_steps, 'power': 1.0}},
+  })
