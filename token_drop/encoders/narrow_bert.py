@@ -45,7 +45,7 @@ import tf_keras
 from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
-from token_drop.encoders import bert_args
+from token_drop.encoders import bert_base
 
 NARROW_MODES = ('sparse_queries', 'context_first')
 
@@ -112,22 +112,9 @@ class NarrowBertEncoder(networks.BertEncoderV2):
     return self._narrow_mode
 
   def call(self, inputs, training=None):
-    if not isinstance(inputs, dict):
-      raise ValueError(f'Unexpected inputs type to {self.__class__}: '
-                       f'{type(inputs)}; expected a dict.')
+    embeddings, attention_mask = bert_base.embed(self, inputs, training)
     word_ids = inputs['input_word_ids']
     mask = inputs['input_mask']
-    type_ids = inputs['input_type_ids']
-    word_embeddings = inputs.get('input_word_embeddings', None)
-    if word_embeddings is None:
-      word_embeddings = self._embedding_layer(word_ids)
-    embeddings = self._get_embeddings(word_ids, type_ids, word_embeddings,
-                                      None, None)
-    embeddings = self._embedding_norm_layer(embeddings)
-    embeddings = self._embedding_dropout(embeddings, training=training)
-    if self._embedding_projection is not None:
-      embeddings = self._embedding_projection(embeddings)
-    attention_mask = self._attention_mask_layer(embeddings, mask)
 
     encoder_outputs = []
     x = embeddings
@@ -293,6 +280,6 @@ def build_narrow_bert_encoder(
     A `NarrowBertEncoder`.
   """
   return NarrowBertEncoder(
-      **bert_args.bert_encoder_kwargs(config),
+      **bert_base.bert_encoder_kwargs(config),
       full_length_layers=config.full_length_layers,
       narrow_mode=config.narrow_mode)

@@ -34,7 +34,7 @@ import tf_keras
 from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
-from token_drop.encoders import bert_args
+from token_drop.encoders import bert_base
 from token_drop.layers import token_importance as token_importance_lib
 from token_drop.layers import token_selection
 
@@ -155,22 +155,9 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     return bool(training)
 
   def call(self, inputs, training=None):
-    if not isinstance(inputs, dict):
-      raise ValueError(f'Unexpected inputs type to {self.__class__}: '
-                       f'{type(inputs)}; expected a dict.')
+    embeddings, attention_mask = bert_base.embed(self, inputs, training)
     word_ids = inputs['input_word_ids']
     mask = inputs['input_mask']
-    type_ids = inputs['input_type_ids']
-    word_embeddings = inputs.get('input_word_embeddings', None)
-    if word_embeddings is None:
-      word_embeddings = self._embedding_layer(word_ids)
-    embeddings = self._get_embeddings(word_ids, type_ids, word_embeddings,
-                                      None, None)
-    embeddings = self._embedding_norm_layer(embeddings)
-    embeddings = self._embedding_dropout(embeddings)
-    if self._embedding_projection is not None:
-      embeddings = self._embedding_projection(embeddings)
-    attention_mask = self._attention_mask_layer(embeddings, mask)
 
     drops = self._drops(training)
     first_full_after = self._drop_end if drops else self._num_layers
@@ -279,7 +266,7 @@ def build_token_drop_bert_encoder(
     A `TokenDropBertEncoder`.
   """
   return TokenDropBertEncoder(
-      **bert_args.bert_encoder_kwargs(config),
+      **bert_base.bert_encoder_kwargs(config),
       token_keep_k=config.token_keep_k,
       token_allow_list=tuple(config.token_allow_list),
       token_deny_list=tuple(config.token_deny_list),

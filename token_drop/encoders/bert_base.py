@@ -1,0 +1,80 @@
+"""What the encoders of this package share as BertEncoderV2 subclasses.
+
+The token-dropping and narrow encoders subclass tfm's BertEncoderV2 (so that
+their variables and checkpoints are BERT's) and their configs subclass tfm's
+BertEncoderConfig. This module maps the config fields to the constructor
+once, as tfm's `encoders.build_encoder` does for `type: bert`, and holds the
+embedding part of BertEncoderV2's `call` that both run before their own
+layer loops.
+"""
+
+from typing import Any, Dict, Mapping, Tuple
+
+import tensorflow as tf
+
+import tf_keras
+
+from official.modeling import tf_utils
+from official.nlp.configs import encoders
+
+
+def bert_encoder_kwargs(config: encoders.BertEncoderConfig) -> Dict[str, Any]:
+  """Keyword arguments of `BertEncoderV2` for the fields of `config`.
+
+  Args:
+    config: A `BertEncoderConfig` (or a subclass).
+
+  Returns:
+    The keyword arguments.
+  """
+  return dict(
+      vocab_size=config.vocab_size,
+      hidden_size=config.hidden_size,
+      num_layers=config.num_layers,
+      num_attention_heads=config.num_attention_heads,
+      inner_dim=config.intermediate_size,
+      inner_activation=tf_utils.get_activation(config.hidden_activation),
+      output_dropout=config.dropout_rate,
+      attention_dropout=config.attention_dropout_rate,
+      max_sequence_length=config.max_position_embeddings,
+      type_vocab_size=config.type_vocab_size,
+      initializer=tf_keras.initializers.TruncatedNormal(
+          stddev=config.initializer_range),
+      output_range=config.output_range,
+      embedding_width=config.embedding_size,
+      norm_first=config.norm_first,
+      return_word_embeddings=config.return_word_embeddings,
+      return_attention_scores=config.return_attention_scores)
+
+
+def embed(encoder, inputs: Mapping[str, tf.Tensor], training=None
+         ) -> Tuple[tf.Tensor, tf.Tensor]:
+  """BertEncoderV2's embeddings and attention mask for `inputs`.
+
+  Args:
+    encoder: A BertEncoderV2 (or subclass).
+    inputs: Dict with input_word_ids, input_mask, input_type_ids and
+      optionally input_word_embeddings.
+    training: Training flag of the embedding dropout.
+
+  Returns:
+    (embeddings [batch, seq, width], attention_mask [batch, seq, seq]).
+  """
+  if not isinstance(inputs, dict):
+    raise ValueError(f'Unexpected inputs type to {encoder.__class__}: '
+                     f'{type(inputs)}; expected a dict.')
+  word_ids = inputs['input_word_ids']
+  word_embeddings = inputs.get('input_word_embeddings', None)
+  if word_embeddings is None:
+    word_embeddings = encoder._embedding_layer(word_ids)  # pylint: disable=protected-access
+  # pylint: disable=protected-access
+  embeddings = encoder._get_embeddings(word_ids, inputs['input_type_ids'],
+                                       word_embeddings, None, None)
+  embeddings = encoder._embedding_norm_layer(embeddings)
+  embeddings = encoder._embedding_dropout(embeddings, training=training)
+  if encoder._embedding_projection is not None:
+    embeddings = encoder._embedding_projection(embeddings)
+  attention_mask = encoder._attention_mask_layer(embeddings,
+                                                 inputs['input_mask'])
+  # pylint: enable=protected-access
+  return embeddings, attention_mask
