@@ -11,6 +11,7 @@
 
 Data configs are those of `finetuning/sentence_prediction` (raw TSV/CSV via
 `source_path`, or TFRecords) and of the pretraining experiments.
+`task.pruning` is checked when the config is validated (parse time).
 Defaults follow the paper's BERT-base setting: 72 kernels, cubic schedule
 from 0 to 90% sparsity, masks every 100 steps.
 """
@@ -51,7 +52,7 @@ def sparse_bert_sentence_prediction() -> cfg.ExperimentConfig:
       distillation=sparse_bert.LayerDistillationConfig(),
       pruning=_paper_pruning(),
       train_data=base.train_data, validation_data=base.validation_data)
-  return config
+  return pruning_tasks.pruning_experiment(config)
 
 
 @exp_factory.register_config_factory('pruning/sentence_prediction')
@@ -63,7 +64,7 @@ def pruned_sentence_prediction() -> cfg.ExperimentConfig:
       init_checkpoint=base.init_checkpoint, metric_type=base.metric_type,
       model=base.model, pruning=_paper_pruning(),
       train_data=base.train_data, validation_data=base.validation_data)
-  return config
+  return pruning_tasks.pruning_experiment(config)
 
 
 @exp_factory.register_config_factory('pruning/masked_lm')
@@ -77,4 +78,4 @@ def pruned_masked_lm() -> cfg.ExperimentConfig:
       train_data=pretrain_dataloader.PretrainDataConfig(),
       validation_data=pretrain_dataloader.PretrainDataConfig(
           is_training=False))
-  return config
+  return pruning_tasks.pruning_experiment(config)

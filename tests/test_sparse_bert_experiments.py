@@ -131,3 +131,17 @@ def test_configs_fit_their_experiment(experiment, config_file):
   params.validate()
   params.task.pruning.check()
   assert params.task.pruning.end_step <= params.trainer.train_steps
+
+
+@pytest.mark.parametrize('experiment', [
+    'sparse_bert/sentence_prediction', 'pruning/sentence_prediction',
+    'pruning/masked_lm'])
+def test_bad_pruning_values_fail_config_validation(experiment):
+  params = exp_factory.get_exp_config(experiment)
+  params.validate()
+  for key, value in (('target_sparsity', 1.5), ('end_step', -1),
+                     ('schedule', 'linear'), ('frequency', 0)):
+    params = exp_factory.get_exp_config(experiment)
+    params.override({'task': {'pruning': {key: value}}}, is_strict=True)
+    with pytest.raises(ValueError, match=f'task.pruning.{key}='):
+      params.validate()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 from official.modeling import optimization
 from official.nlp.configs import encoders
@@ -103,7 +104,7 @@ def test_pruned_weights_and_adam_moments_stay_zero_under_large_gradients():
   step(batch(seed=0))  # Masks computed after this update (step 1).
   masks = model.pruning_masks
   before = [m.numpy().copy() for m in masks.masks]
-  for i in range(1, 6):
+  for i in range(1, 11):  # Off-schedule steps: only gradients are masked.
     step(batch(seed=i))
   for kernel, mask, old in zip(masks.kernels, masks.masks, before):
     np.testing.assert_array_equal(mask.numpy(), old)  # Fixed after t1.
@@ -129,6 +130,69 @@ def test_masked_gradients_alone_keep_zero_moments_from_moving_weights():
   grads = [(tf.ones_like(v) * 100.0, v) for v in model.trainable_variables]
   optimizer.apply_gradients(masks.mask_gradients(grads))  # No re-masking.
   assert np.all(kernel.numpy()[pruned] == 0)
+
+
+def test_kernels_and_moments_are_remasked_only_on_update_steps():
+  # Mask updates after steps 2 and 4 (optimizer iterations), not after 3.
+  task = tiny_task(target_sparsity=0.5, end_step=4, frequency=2)
+  model = task.build_model()
+  optimizer = adamw(0.01)
+  step = tf.function(lambda x: task.train_step(x, model, optimizer))
+  for i in range(2):
+    step(batch(seed=i))
+  masks = model.pruning_masks
+  kernel, mask = masks.kernels[0], masks.masks[0]
+  where = tuple(np.argwhere(mask.numpy() == 0)[0])
+  m = optimizer.get_slot(kernel, 'm')
+  for variable in (kernel, m):  # Revive one pruned weight and its moment.
+    variable.assign(tf.tensor_scatter_nd_update(variable, [where], [5.0]))
+  step(batch(seed=2))  # Step 3: no re-masking, so both stay nonzero.
+  assert kernel.numpy()[where] != 0 and m.numpy()[where] != 0
+  step(batch(seed=3))  # Step 4: masks recomputed and applied again.
+  assert kernel.numpy()[where] == 0 and m.numpy()[where] == 0
+  assert mask.numpy()[where] == 0
+
+
+def test_optimizer_slots_fail_loudly_when_a_kernel_has_none():
+  task = tiny_task(target_sparsity=0.5, end_step=1, frequency=1)
+  model = task.build_model()
+  kernel = model.pruning_masks.kernels[0]
+  stranger = tf.Variable(tf.ones([2, 2]), name='not_in_the_model')
+  legacy = adamw(0.01)  # tfm's AdamWeightDecay (legacy Keras optimizer).
+  assert not pruning.optimizer_slots(legacy, kernel)  # No slots yet.
+  task.train_step(batch(), model, legacy)
+  assert len(pruning.optimizer_slots(legacy, kernel)) == 2
+  with pytest.raises(ValueError, match='not_in_the_model'):
+    pruning.optimizer_slots(legacy, stranger)
+  adam = tf_keras.optimizers.Adam(0.01)  # New-style Keras optimizer.
+  assert not pruning.optimizer_slots(adam, kernel)
+  adam.apply_gradients([(tf.ones_like(kernel), kernel)])
+  assert [s.shape for s in pruning.optimizer_slots(adam, kernel)] == [
+      kernel.shape] * 2
+  with pytest.raises(ValueError, match='not_in_the_model'):
+    pruning.optimizer_slots(adam, stranger)
+  sgd = tf_keras.optimizers.SGD(0.01, momentum=0.9)
+  sgd.apply_gradients([(tf.ones_like(kernel), kernel)])
+  assert len(pruning.optimizer_slots(sgd, kernel)) == 1  # Its momentum.
+
+
+def test_new_style_adamw_keeps_pruned_weights_and_moments_zero():
+  task = tiny_task(target_sparsity=0.5, end_step=1, frequency=1)
+  model = task.build_model()
+  optimizer = tf_keras.optimizers.AdamW(1.0, weight_decay=0.01)
+  step = tf.function(lambda x: task.train_step(x, model, optimizer))
+  for i in range(6):
+    step(batch(seed=i))
+  masks = model.pruning_masks
+  for kernel, mask in zip(masks.kernels, masks.masks):
+    pruned = mask.numpy() == 0
+    assert 0.45 < pruned.mean() < 0.55
+    assert np.all(kernel.numpy()[pruned] == 0)
+    slots = pruning.optimizer_slots(optimizer, kernel)
+    assert len(slots) == 2
+    for slot in slots:
+      assert np.all(slot.numpy()[pruned] == 0)
+      assert np.any(slot.numpy()[~pruned] != 0)
 
 
 def test_mirrored_strategy_masks_identical_on_both_replicas():

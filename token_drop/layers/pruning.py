@@ -15,10 +15,12 @@ its checkpoints) and leaves the encoder untouched:
   constant, Zhu & Gupta 2017) and the scope (each matrix to the same
   sparsity, or one global magnitude threshold).
 * `PruningMasks.mask_gradients` zeroes the gradients of pruned weights before
-  the optimizer update; `PruningMasks.after_update` (cross-replica context)
-  recomputes the masks on schedule steps, then multiplies kernels AND the
-  optimizer's slots (Adam moments) by the masks, so neither the gradient, the
-  moments nor weight decay can revive a pruned weight.
+  every optimizer update; `PruningMasks.after_update` (cross-replica context)
+  recomputes the masks on schedule steps and, on those steps only, multiplies
+  kernels AND the optimizer's slots (Adam moments) by the masks. Between mask
+  updates nothing needs re-masking: with zero gradients the moments of pruned
+  weights stay zero, so Adam's step m / (sqrt(v) + eps) is zero and decoupled
+  weight decay keeps a zero weight at zero.
 * Masks only ever lose ones (new mask = old mask AND magnitude mask), and
   pruned weights rank below every live weight, so a weight once pruned stays
   pruned.
@@ -238,6 +240,14 @@ class PruningMasks(tf_keras.layers.Layer):
       out.append((grad, var))
     return out
 
+  def _recompute_masks(self, step):
+    new = magnitude_masks(
+        [k.read_value() for k in self._kernels],
+        [m.read_value() for m in self._masks],
+        sparsity_at(step, self._config), self._config.scope)
+    for mask, value in zip(self._masks, new):
+      mask.assign(value)
+
   def update_masks(self, step):
     """Recomputes masks at schedule steps; call in cross-replica context.
 
@@ -245,12 +255,7 @@ class PruningMasks(tf_keras.layers.Layer):
       A bool tensor: whether the masks were recomputed.
     """
     def recompute():
-      new = magnitude_masks(
-          [k.read_value() for k in self._kernels],
-          [m.read_value() for m in self._masks],
-          sparsity_at(step, self._config), self._config.scope)
-      for mask, value in zip(self._masks, new):
-        mask.assign(value)
+      self._recompute_masks(step)
       return tf.constant(True)
     return tf.cond(is_update_step(step, self._config), recompute,
                    lambda: tf.constant(False))
@@ -273,11 +278,27 @@ class PruningMasks(tf_keras.layers.Layer):
             args=(mask,), group=True)
 
   def after_update(self, step, optimizer=None):
-    """`update_masks(step)` then `apply_masks(optimizer)` (cross-replica)."""
-    updated = self.update_masks(step)
-    with tf.control_dependencies([updated]):
+    """On schedule steps only: recompute the masks, then apply them.
+
+    Call in cross-replica context, after the optimizer update of `step`
+    (whose gradients went through `mask_gradients`). Off schedule it does
+    nothing: pruned weights and their moments are already zero and stay so.
+
+    Args:
+      step: The optimizer's iteration count after the update.
+      optimizer: Optional optimizer whose slots are masked with the kernels.
+
+    Returns:
+      A bool tensor: whether the masks were recomputed and applied.
+    """
+    def recompute_and_apply():
+      self._recompute_masks(step)
+      # Reads of the masks below are ordered after their assignment by
+      # tf.function's automatic control dependencies (and by eager order).
       self.apply_masks(optimizer)
-    return updated
+      return tf.constant(True)
+    return tf.cond(is_update_step(step, self._config), recompute_and_apply,
+                   lambda: tf.constant(False))
 
   def sparsities(self) -> Dict[str, float]:
     """Fraction of zeros of each mask, by kernel name (eager)."""
@@ -291,24 +312,61 @@ class PruningMasks(tf_keras.layers.Layer):
 
 
 def optimizer_slots(optimizer, variable) -> List[tf.Variable]:
-  """The optimizer's per-weight state of `variable` (e.g. Adam m, v)."""
+  """The optimizer's per-weight state of `variable` (e.g. Adam m, v).
+
+  Args:
+    optimizer: A tf_keras optimizer (legacy or new-style), possibly wrapped
+      (`inner_optimizer`), or None.
+    variable: A trainable variable the optimizer updates.
+
+  Returns:
+    The slot variables; empty before the optimizer created its slots, or for
+    an optimizer without per-weight state.
+
+  Raises:
+    ValueError: if the optimizer has created its slots but none are found for
+      `variable` (pruned weights could then be revived by stale moments).
+  """
   if optimizer is None:
     return []
   optimizer = getattr(optimizer, 'inner_optimizer', optimizer)
   slots = []
   if hasattr(optimizer, 'get_slot_names'):  # Legacy Keras optimizers.
-    for name in optimizer.get_slot_names():
+    names = optimizer.get_slot_names()
+    for name in names:
       try:
         slots.append(optimizer.get_slot(variable, name))
       except KeyError:  # Slots not created yet (before the first update).
         pass
+    # Legacy optimizers create the slots of every variable at once.
+    built = bool(getattr(optimizer, '_slots', None))
+    if names and built and len(slots) != len(names):
+      raise _no_slots_error(optimizer, variable, names)
     return slots
-  # New-style Keras optimizers (tf_keras.optimizers.Adam/AdamW).
+  # New-style Keras optimizers (tf_keras.optimizers.Adam/AdamW/...); this reads
+  # their private per-variable index and slot lists.
+  if not getattr(optimizer, '_built', False):
+    return []
   index = getattr(optimizer, '_index_dict', {}).get(
       optimizer._var_key(variable)) if hasattr(optimizer, '_var_key') else None
-  if index is not None:
-    for attr in ('_momentums', '_velocities'):
-      values = getattr(optimizer, attr, None)
-      if values:
-        slots.append(values[index])
-  return slots
+  attrs = [a for a in ('_momentums', '_velocities', 'momentums')
+           if getattr(optimizer, a, None)]
+  if index is None or (not attrs and _has_state(optimizer)):
+    raise _no_slots_error(optimizer, variable, attrs)
+  return [getattr(optimizer, a)[index] for a in attrs]
+
+
+def _has_state(optimizer) -> bool:
+  """Whether a built new-style optimizer holds more than its counters."""
+  own = {id(v) for v in getattr(optimizer, '_model_variables_moving_average',
+                                None) or []}
+  return any(id(v) not in own and v.shape.rank for v in optimizer.variables)
+
+
+def _no_slots_error(optimizer, variable, names):
+  return ValueError(
+      f'pruning: {type(optimizer).__name__} has created its slots but none '
+      f'(of {list(names)}) were found for the pruned kernel {variable.name}; '
+      'its moments could revive pruned weights. Use an optimizer whose slots '
+      'token_drop.layers.pruning.optimizer_slots knows (legacy tf_keras '
+      "optimizers such as tfm's adamw, or tf_keras Adam/AdamW/SGD/RMSprop).")

@@ -11,11 +11,16 @@
   the training checkpoints with the model).
 * `train_step` runs the parent's own train step with the optimizer wrapped in
   `MaskingOptimizer`, whose `apply_gradients` masks the gradients, runs the
-  real update, then (in cross-replica context, via `merge_call`) recomputes
-  the masks on schedule steps and multiplies kernels and Adam moments by the
-  masks. Because the parent's train step is reused as is, the task keeps its
+  real update, then (in cross-replica context, via `merge_call`) on schedule
+  steps only recomputes the masks and multiplies kernels and Adam moments by
+  them; other steps only mask the gradients, which keeps pruned weights and
+  their moments at zero. Because the parent's train step is reused as is, the task keeps its
   losses, metrics and hooks; any train step that ends with
   `optimizer.apply_gradients` gets pruning this way.
+
+`PruningExperimentConfig` is the experiment config of these tasks: its
+`validate()` (run by the config parser) checks `task.pruning`, so a bad value
+fails at parse time, not when the model is built.
 
 Registered here: `PrunedSentencePredictionConfig` (tfm's sentence prediction)
 and `PrunedMaskedLMConfig` (this package's masked LM), both with a `pruning`
@@ -27,6 +32,7 @@ import dataclasses
 import tensorflow as tf
 import tf_keras
 
+from official.core import config_definitions as cfg
 from official.core import task_factory
 from official.nlp.tasks import sentence_prediction
 from token_drop.layers import pruning as pruning_lib
@@ -68,7 +74,7 @@ class MaskingOptimizer:
 
 
 def after_update(masks: pruning_lib.PruningMasks, optimizer) -> None:
-  """Recomputes (on schedule) and applies the masks after an update.
+  """Recomputes and applies the masks after an update (on schedule steps).
 
   From replica context this goes through `merge_call`, so masks are computed
   once from the mirrored weights and assigned identically on every replica.
@@ -119,6 +125,25 @@ class PruningTaskMixin:
     if masks is not None:
       optimizer = MaskingOptimizer(optimizer, masks)
     return super().train_step(inputs, model, optimizer, metrics=metrics)
+
+
+@dataclasses.dataclass
+class PruningExperimentConfig(cfg.ExperimentConfig):
+  """An experiment whose task has a `pruning: PruningConfig` field."""
+
+  def validate(self):
+    super().validate()
+    pruning = getattr(self.task, 'pruning', None)
+    if pruning is not None:
+      pruning.check()
+
+
+def pruning_experiment(config: cfg.ExperimentConfig
+                       ) -> PruningExperimentConfig:
+  """`config` (task, trainer, runtime, restrictions) as a PruningExperimentConfig."""
+  return PruningExperimentConfig(
+      task=config.task, trainer=config.trainer, runtime=config.runtime,
+      restrictions=list(getattr(config, '_restrictions', None) or []))
 
 
 @dataclasses.dataclass

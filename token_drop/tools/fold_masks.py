@@ -12,8 +12,8 @@ package: `task.init_checkpoint` of the fine-tuning tasks, tfm's
 BertEncoderV2, and `python -m token_drop.tools.export_hf --checkpoint=OUT`
 (Hugging Face). Heads are not carried over: the classifier of a
 sparse_bert/sentence_prediction run stays in the run's own checkpoint, whose
-kernels already hold zeros where the masks do (masks are re-applied after
-every update).
+kernels already hold zeros where the masks do (gradients are masked at every
+update, kernels and Adam moments at every mask update).
 
 It also prints the storage of the encoder weights (all of them, and the
 pruned kernels alone): dense float32 bytes, gzip bytes of the same, and a

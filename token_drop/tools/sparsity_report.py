@@ -6,10 +6,10 @@ Reads any training checkpoint of a run with `task.pruning`
 (token_drop.layers.pruning saves one 0/1 mask per pruned kernel, named
 `pruning_mask.<kernel name>`), and prints for every pruned matrix its size and
 the fraction of zeros of its mask (the saved kernel is zero wherever its mask
-is: masks are re-applied after every update), then the sparsity over the
-pruned kernels and the fraction of exact zeros over all saved model
-parameters (embeddings, biases, norms and heads included; optimizer slots,
-masks and counters excluded).
+is: gradients are masked at every update and kernels at every mask update),
+then the sparsity over the pruned kernels and the fraction of exact zeros
+over all saved model parameters (embeddings, biases, norms and heads
+included; optimizer slots, masks and counters excluded).
 """
 
 import re
