@@ -25,6 +25,7 @@ import zipfile
 from absl import app
 from absl import flags
 
+from token_drop.benchmarks import common
 from token_drop.tools import import_hf
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -89,26 +90,6 @@ def train_command(imported: str, model_dir: str) -> list:
           f'--params_override={override}', f'--model_dir={model_dir}']
 
 
-def write_section(text: str, path: str) -> None:
-  """Replaces (or appends) this check's section of docs/benchmarks.md."""
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  content = ''
-  if os.path.exists(path):
-    with open(path, encoding='utf-8') as f:
-      content = f.read()
-  if not content.strip():
-    content = '# Benchmarks\n'
-  start = content.find(SECTION)
-  if start >= 0:
-    end = content.find('\n## ', start + len(SECTION))
-    rest = content[end + 1:] if end >= 0 else ''
-    content = content[:start] + text + ('\n' + rest if rest else '')
-  else:
-    content = content.rstrip('\n') + '\n\n' + text
-  with open(path, 'w', encoding='utf-8') as f:
-    f.write(content)
-
-
 def main(_):
   os.chdir(REPO_ROOT)
   work = FLAGS.work_dir
@@ -164,7 +145,8 @@ which runs `python {shown}`.
 | train.py wall time (train + eval, incl. TFRecord build) | {run_seconds:.0f} s |
 | 1-minute load average before / after the run (2 cores) | {load_before:.1f} / {load_after:.1f} |
 """
-    write_section(text, os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'))
+    common.write_section(os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'),
+                         SECTION, text)
 
 
 if __name__ == '__main__':

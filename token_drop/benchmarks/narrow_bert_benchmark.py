@@ -29,10 +29,10 @@ import tensorflow as tf
 
 from official.core import exp_factory
 from official.core import task_factory
-from official.modeling import optimization
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
 import experiments  # pylint: disable=unused-import
+from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.tasks import masked_lm
 
@@ -83,16 +83,7 @@ def _pretrain_step(narrow: bool, seq: int, preds: int, jit: bool):
         model=bert.PretrainerConfig(encoder=_encoder(False, seq),
                                     cls_heads=[]),
         train_data=config.task.train_data))
-  model = task.build_model()
-  factory = optimization.OptimizerFactory(config.trainer.optimizer_config)
-  optimizer = factory.build_optimizer(factory.build_learning_rate())
-  metrics = task.build_metrics(training=True)
-
-  @tf.function(jit_compile=jit)
-  def step(inputs):
-    return task.train_step(inputs, model, optimizer, metrics)[task.loss]
-
-  return step
+  return common.train_step_fn(task, config.trainer.optimizer_config, jit)
 
 
 def _infer_fn(narrow: bool, seq: int, jit: bool):

@@ -21,7 +21,6 @@ Run from the repository root; all runs share one sequence length and batch.
 """
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from absl import app
 from absl import flags
 import yaml
 
+from token_drop.benchmarks import common
 from token_drop.benchmarks import finetune_check
 from token_drop.tools import import_hf
 from token_drop.tools import sparsity_report
@@ -65,21 +65,6 @@ def _common(steps: int):
       f'initial_learning_rate={FLAGS.learning_rate}',
       'trainer.optimizer_config.warmup.polynomial.warmup_steps='
       f'{max(1, steps // 10)}']
-
-
-def write_section(text: str, path: str) -> None:
-  """Replaces (or appends) this check's section of docs/benchmarks.md only."""
-  with open(path, encoding='utf-8') as f:
-    content = f.read()
-  start = content.find(SECTION)
-  if start >= 0:
-    end = content.find('\n## ', start + len(SECTION))
-    rest = content[end + 1:] if end >= 0 else ''
-    content = content[:start] + text + ('\n' + rest if rest else '')
-  else:
-    content = content.rstrip('\n') + '\n\n' + text
-  with open(path, 'w', encoding='utf-8') as f:
-    f.write(content)
 
 
 def run(command):
@@ -211,7 +196,8 @@ Sparsities are measured on the saved checkpoints with
 zeros over every saved weight (the unpruned embeddings are about half of a
 MiniLM-sized model).
 """
-  write_section(text, os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'))
+  common.write_section(os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'),
+                         SECTION, text)
 
 
 if __name__ == '__main__':

@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from official.core import exp_factory
-from official.modeling import optimization
 import experiments  # pylint: disable=unused-import
+from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm
@@ -106,16 +106,7 @@ def _step_fn(config, jit: bool):
     task = token_drop_masked_lm.TokenDropMaskedLMTask(config.task)
   else:
     task = masked_lm.MaskedLMTask(config.task)
-  model = task.build_model()
-  factory = optimization.OptimizerFactory(config.trainer.optimizer_config)
-  optimizer = factory.build_optimizer(factory.build_learning_rate())
-  metrics = task.build_metrics(training=True)
-
-  @tf.function(jit_compile=jit)
-  def step(inputs):
-    return task.train_step(inputs, model, optimizer, metrics)[task.loss]
-
-  return step
+  return common.train_step_fn(task, config.trainer.optimizer_config, jit)
 
 
 def run(size: str, repeats: int, jit: bool) -> Dict[str, float]:
