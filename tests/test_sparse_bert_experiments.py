@@ -14,6 +14,7 @@ import experiments  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.modeling.hyperparams import params_dict
 import train_utils_for_tests as tu
+from token_drop.tasks import sparse_bert
 from token_drop.tools import bert_weights
 from token_drop.tools import export_hf
 from token_drop.tools import fold_masks
@@ -117,6 +118,47 @@ def test_folded_encoder_computes_the_masked_model(run):
   (name,) = [n for n in tensors
              if n.endswith('layer.0.intermediate.dense.weight')]
   assert np.mean(tensors[name] == 0) == pytest.approx(0.9, abs=1e-3)
+
+
+def test_folded_classifier_saved_model_computes_the_masked_model(run):
+  saved = str(run['root'] / 'saved_model')
+  cli = subprocess.run(
+      [sys.executable, '-m', 'token_drop.tools.fold_masks',
+       f'--checkpoint={run["model_dir"]}',
+       f'--output_dir={run["root"] / "folded_cli"}',
+       f'--saved_model_dir={saved}'], cwd=tu.REPO_ROOT,
+      capture_output=True, text=True, check=False, timeout=300)
+  assert cli.returncode == 0, cli.stderr[-2000:]
+  assert 'exported as a SavedModel' in cli.stdout
+  latest = tf.train.latest_checkpoint(run['model_dir'])
+  masks = sparsity_report.read_masks(latest)
+  # The masked model, as training builds it: the student classifier with
+  # kernel * mask applied here.
+  model_config = fold_masks.load_classifier_config(
+      os.path.join(run['model_dir'], 'params.yaml'))
+  masked = sparse_bert.build_classifier(model_config)
+  tf.train.Checkpoint(model=masked).read(latest).expect_partial()
+  for var in masked.weights:
+    name = var.name.split(':')[0]
+    if name in masks:
+      var.assign(var.numpy() * masks[name])
+  rng = np.random.default_rng(1)
+  ids = rng.integers(1, 30522, (3, 20)).astype(np.int32)
+  mask = np.ones_like(ids)
+  mask[1, 12:] = 0
+  loaded = tf.saved_model.load(saved)
+  outputs = loaded.signatures['serving_default'](
+      input_word_ids=tf.constant(ids), input_mask=tf.constant(mask),
+      input_type_ids=tf.zeros_like(ids))['outputs']
+  expected = masked(dict(input_word_ids=ids, input_mask=mask,
+                         input_type_ids=np.zeros_like(ids)), training=False)
+  assert outputs.shape == (3, model_config.num_classes)
+  np.testing.assert_allclose(outputs.numpy(), expected.numpy(), atol=1e-5)
+  kernels = [v for v in loaded.model.variables
+             if v.name.split(':')[0] in masks]
+  assert len(kernels) == len(masks) == 12
+  for var in kernels:
+    assert np.mean(var.numpy() == 0) == pytest.approx(0.9, abs=1e-3)
 
 
 @pytest.mark.parametrize('experiment, config_file', [

@@ -8,7 +8,6 @@ by `token_drop.tasks.distillation` and must share the student's vocabulary.
 
 import dataclasses
 
-import tensorflow as tf
 import tf_keras
 
 from official.core import task_factory

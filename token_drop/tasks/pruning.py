@@ -34,9 +34,9 @@ import tf_keras
 
 from official.core import config_definitions as cfg
 from official.core import task_factory
-from official.nlp.tasks import sentence_prediction
 from token_drop.layers import pruning as pruning_lib
 from token_drop.tasks import masked_lm
+from token_drop.tasks import sentence_prediction as classifier_tasks
 
 
 class MaskingOptimizer:
@@ -148,7 +148,7 @@ def pruning_experiment(config: cfg.ExperimentConfig
 
 @dataclasses.dataclass
 class PrunedSentencePredictionConfig(
-    sentence_prediction.SentencePredictionConfig):
+    classifier_tasks.SentencePredictionConfig):
   """tfm's sentence prediction with pruning."""
   pruning: pruning_lib.PruningConfig = dataclasses.field(
       default_factory=pruning_lib.PruningConfig)
@@ -156,7 +156,7 @@ class PrunedSentencePredictionConfig(
 
 @task_factory.register_task_cls(PrunedSentencePredictionConfig)
 class PrunedSentencePredictionTask(PruningTaskMixin,
-                                   sentence_prediction.SentencePredictionTask):
+                                   classifier_tasks.SentencePredictionTask):
   """Sentence prediction whose encoder kernels are pruned while fine-tuned."""
 
 

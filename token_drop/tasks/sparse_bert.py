@@ -41,6 +41,7 @@ from official.nlp.tasks import sentence_prediction
 from token_drop.layers import pruning as pruning_lib
 from token_drop.tasks import distillation
 from token_drop.tasks import pruning as pruning_tasks
+from token_drop.tasks import sentence_prediction as classifier_tasks
 
 
 @dataclasses.dataclass
@@ -84,7 +85,7 @@ class LayerDistillationConfig(base_config.Config):
 
 @dataclasses.dataclass
 class DistilledSentencePredictionConfig(
-    sentence_prediction.SentencePredictionConfig):
+    classifier_tasks.SentencePredictionConfig):
   teacher: ClassifierTeacherConfig = dataclasses.field(
       default_factory=ClassifierTeacherConfig)
   distillation: LayerDistillationConfig = dataclasses.field(
@@ -143,7 +144,7 @@ _LOSS_METRICS = ('hidden_mse', 'attention_mse', 'logits_kd', 'label_loss')
 
 @task_factory.register_task_cls(DistilledSentencePredictionConfig)
 class DistilledSentencePredictionTask(
-    sentence_prediction.SentencePredictionTask):
+    classifier_tasks.SentencePredictionTask):
   """Sentence prediction trained on a teacher's layers, attention and logits."""
 
   def __init__(self, params, logging_dir=None, name=None):

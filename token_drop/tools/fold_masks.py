@@ -1,7 +1,7 @@
 r"""Folds a pruning run's masks into a plain BertEncoderV2 checkpoint.
 
   python -m token_drop.tools.fold_masks --checkpoint=MODEL_DIR_OR_PREFIX \
-    --output_dir=OUT
+    --output_dir=OUT [--saved_model_dir=SAVED_MODEL]
 
 Rebuilds tfm's BertEncoderV2 from the run's params.yaml (or --encoder_config),
 restores the `encoder` item of the training checkpoint, multiplies every
@@ -10,10 +10,18 @@ OUT/ckpt-1 with the item `encoder` (no masks, no optimizer) plus
 OUT/params.yaml. That folder is read like any encoder checkpoint of this
 package: `task.init_checkpoint` of the fine-tuning tasks, tfm's
 BertEncoderV2, and `python -m token_drop.tools.export_hf --checkpoint=OUT`
-(Hugging Face). Heads are not carried over: the classifier of a
-sparse_bert/sentence_prediction run stays in the run's own checkpoint, whose
-kernels already hold zeros where the masks do (gradients are masked at every
-update, kernels and Adam moments at every mask update).
+(Hugging Face). Heads are not carried over into that checkpoint (the
+training checkpoint's kernels already hold zeros where the masks do:
+gradients are masked at every update, kernels and Adam moments at every mask
+update).
+
+With --saved_model_dir, a sentence prediction run (`sparse_bert/
+sentence_prediction`, `pruning/sentence_prediction`) is also exported whole,
+encoder and classifier head, as a SavedModel: tfm's plain BertClassifier built
+from the run's `task.model`, restored from the checkpoint, masks folded, and
+saved with tfm's serving module (`official.nlp.serving`), whose default
+signature `serve(input_word_ids, input_mask, input_type_ids)` returns the
+logits as `outputs`.
 
 It also prints the storage of the encoder weights (all of them, and the
 pruned kernels alone): dense float32 bytes, gzip bytes of the same, and a
@@ -31,7 +39,9 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
-from token_drop.tools import bert_weights
+from official.nlp.serving import export_savedmodel_util
+from official.nlp.serving import serving_modules
+from official.nlp.tasks import sentence_prediction
 from token_drop.tools import export_hf
 from token_drop.tools import sparsity_report
 
@@ -87,13 +97,32 @@ def fold_masks(checkpoint: str, output_dir: str,
   config = export_hf.load_encoder_config(config_file)
   encoder, _ = export_hf.restore(path, config, with_mlm_head=False)
   masks = sparsity_report.read_masks(path)
+  sparsity = _fold(encoder.weights, masks, path, config_file)
+  tf.io.gfile.makedirs(output_dir)
+  saved = tf.train.CheckpointManager(
+      tf.train.Checkpoint(encoder=encoder), output_dir, max_to_keep=1,
+      checkpoint_name='ckpt').save(checkpoint_number=1)
+  if os.path.basename(config_file) in export_hf._CONFIG_NAMES:  # pylint: disable=protected-access
+    shutil.copy(config_file, os.path.join(output_dir,
+                                          os.path.basename(config_file)))
+  return dict(checkpoint=path, output=saved, folded=sorted(masks),
+              sparsity=sparsity, storage=storage_bytes(encoder, set(masks)))
+
+
+def _fold(weights, masks: Dict[str, np.ndarray], path: str,
+          config_file: str) -> float:
+  """Multiplies each masked kernel in `weights` by its mask.
+
+  Returns:
+    The fraction of zeros over the masked kernels.
+  """
   if not masks:
     raise ValueError(f'{path}: no pruning masks to fold.')
-  by_name = {v.name.split(':')[0]: v for v in encoder.weights}
+  by_name = {v.name.split(':')[0]: v for v in weights}
   missing = sorted(set(masks) - set(by_name))
   if missing:
-    raise ValueError(f'{path}: masks for {missing[:3]} match no encoder '
-                     f'variable of {config_file}.')
+    raise ValueError(f'{path}: masks for {missing[:3]} match no variable of '
+                     f'the model in {config_file}.')
   zeros = size = 0
   for name, mask in masks.items():
     var = by_name[name]
@@ -103,16 +132,67 @@ def fold_masks(checkpoint: str, output_dir: str,
     var.assign(var.numpy() * mask.astype(var.dtype.as_numpy_dtype))
     zeros += int(np.sum(var.numpy() == 0))
     size += int(mask.size)
-  tf.io.gfile.makedirs(output_dir)
-  saved = tf.train.CheckpointManager(
-      tf.train.Checkpoint(encoder=encoder), output_dir, max_to_keep=1,
-      checkpoint_name='ckpt').save(checkpoint_number=1)
-  if os.path.basename(config_file) in export_hf._CONFIG_NAMES:  # pylint: disable=protected-access
-    shutil.copy(config_file, os.path.join(output_dir,
-                                          os.path.basename(config_file)))
-  return dict(checkpoint=path, output=saved, folded=sorted(masks),
-              sparsity=zeros / size,
-              storage=storage_bytes(encoder, set(masks)))
+  return zeros / size
+
+
+def load_classifier_config(path: str) -> sentence_prediction.ModelConfig:
+  """The `task.model` of a sentence prediction run's params.yaml."""
+  model = export_hf._params_value(path, 'task', 'model')  # pylint: disable=protected-access
+  if not isinstance(model, dict) or 'num_classes' not in model:
+    raise ValueError(
+        f'{path}: no task.model with num_classes; --saved_model_dir exports '
+        'sentence prediction runs (sparse_bert/sentence_prediction, '
+        'pruning/sentence_prediction) only.')
+  config = sentence_prediction.ModelConfig()
+  config.override(model, is_strict=False)
+  return config
+
+
+def export_classifier(checkpoint: str, saved_model_dir: str,
+                      config_file: Optional[str] = None) -> Dict[str, Any]:
+  """Exports a pruned sentence classifier, masks folded, as a SavedModel.
+
+  Args:
+    checkpoint: A sentence prediction pruning run's checkpoint prefix or
+      model_dir.
+    saved_model_dir: Where the SavedModel goes.
+    config_file: The run's params.yaml (default: beside the checkpoint).
+
+  Returns:
+    dict(checkpoint, output, sparsity, storage) with the storage of all the
+    classifier's weights (see `storage_bytes`).
+  """
+  path = export_hf.resolve_checkpoint(checkpoint)
+  config_file = config_file or export_hf._default_file(  # pylint: disable=protected-access
+      checkpoint, ('params.yaml',))
+  if not config_file:
+    raise ValueError(f'{checkpoint}: no params.yaml beside the checkpoint; '
+                     'pass --encoder_config=PARAMS_YAML.')
+  model_config = load_classifier_config(config_file)
+  model = sentence_prediction.SentencePredictionTask(
+      sentence_prediction.SentencePredictionConfig(model=model_config)
+  ).build_model()
+  try:
+    tf.train.Checkpoint(model=model).read(
+        path).expect_partial().assert_existing_objects_matched()
+  except (AssertionError, ValueError) as e:
+    raise ValueError(f'{path}: its `model` does not fit task.model of '
+                     f'{config_file}: {str(e)[:500]}') from e
+  masks = sparsity_report.read_masks(path)
+  sparsity = _fold(model.weights, masks, path, config_file)
+  module = serving_modules.SentencePrediction(
+      serving_modules.SentencePrediction.Params(inputs_only=False), model)
+  output = export_savedmodel_util.export(
+      module, ['serve'], saved_model_dir, timestamped=False)
+  return dict(checkpoint=path, output=output, sparsity=sparsity,
+              storage=storage_bytes(model, set(masks)))
+
+
+def _print_storage(what: str, s: Dict[str, int]) -> None:
+  print(f'{what} weights: dense float32 {s["dense_bytes"]} bytes, gzip '
+        f'{s["gzip_bytes"]} bytes ({s["gzip_bytes"] / s["dense_bytes"]:.3f}), '
+        f'bitmap+values {s["sparse_bytes"]} bytes '
+        f'({s["sparse_bytes"] / s["dense_bytes"]:.3f})')
 
 
 def main(_):
@@ -121,13 +201,18 @@ def main(_):
   s = summary['storage']
   print(f'folded {len(summary["folded"])} pruned kernels (sparsity '
         f'{summary["sparsity"]:.4f}) into {summary["output"]}')
-  print(f'encoder weights: dense float32 {s["dense_bytes"]} bytes, gzip '
-        f'{s["gzip_bytes"]} bytes ({s["gzip_bytes"] / s["dense_bytes"]:.3f}), '
-        f'bitmap+values {s["sparse_bytes"]} bytes '
-        f'({s["sparse_bytes"] / s["dense_bytes"]:.3f})')
+  _print_storage('encoder', s)
   print(f'pruned kernels only: dense {s["pruned_dense_bytes"]} bytes, gzip '
         f'{s["pruned_gzip_bytes"]} bytes, bitmap+values '
         f'{s["pruned_sparse_bytes"]} bytes')
+  if f.saved_model_dir:
+    exported = export_classifier(f.checkpoint, f.saved_model_dir,
+                                 f.encoder_config)
+    print(f'classifier with folded masks (sparsity '
+          f'{exported["sparsity"]:.4f}) exported as a SavedModel to '
+          f'{exported["output"]} (signature serving_default: '
+          'input_word_ids, input_mask, input_type_ids -> outputs)')
+    _print_storage('classifier', exported['storage'])
 
 
 if __name__ == '__main__':
@@ -137,5 +222,8 @@ if __name__ == '__main__':
   flags.DEFINE_string('encoder_config', None,
                       'YAML with the encoder config (default: params.yaml '
                       'beside the checkpoint).')
+  flags.DEFINE_string('saved_model_dir', None,
+                      'Also export the whole classifier of a sentence '
+                      'prediction run, masks folded, as a SavedModel here.')
   flags.mark_flags_as_required(['checkpoint', 'output_dir'])
   app.run(main)

@@ -1,0 +1,101 @@
+"""tfm's sentence prediction that can start from a whole fine-tuned classifier.
+
+tfm's `SentencePredictionTask.initialize` restores only the encoder (and
+optionally a pretraining pooler) from `task.init_checkpoint`. Pruning a model
+that is already fine-tuned, or starting a distilled student as a copy of its
+teacher, needs the classification head too: with `init_classifier=True` the
+whole classifier (`model` item, as train.py saves it in a fine-tuning
+model_dir) is restored instead. The pruning and distillation tasks derive from
+these classes, so the option is the same everywhere.
+"""
+
+import dataclasses
+
+from absl import logging
+import tensorflow as tf
+import tf_keras
+
+from official.core import task_factory
+from official.nlp.tasks import sentence_prediction
+from token_drop.tasks import distillation
+
+
+class InitCheckpointError(ValueError):
+  """`task.init_checkpoint` does not hold what the task was told to restore."""
+
+
+@dataclasses.dataclass
+class SentencePredictionConfig(sentence_prediction.SentencePredictionConfig):
+  """tfm's config plus `init_classifier`.
+
+  Attributes:
+    init_classifier: Restore the whole classifier (encoder and head) from
+      `init_checkpoint`, a `finetuning/sentence_prediction` model_dir or
+      checkpoint, instead of only the encoder.
+  """
+  init_classifier: bool = False
+
+
+def restore_classifier(model: tf_keras.Model, reference: tf_keras.Model,
+                       init_checkpoint: str) -> str:
+  """Restores a whole classifier from a fine-tuning checkpoint.
+
+  The checkpoint is read into `reference`, a plain classifier of the same
+  config, where every saved object must match; its trainable weights are then
+  copied into `model`. This way, objects `model` has beyond the classifier
+  (e.g. pruning masks) start fresh instead of failing the match.
+
+  Args:
+    model: The classifier to initialize, with its variables created.
+    reference: A plain classifier built from the same model config.
+    init_checkpoint: Checkpoint prefix or model_dir (its latest checkpoint).
+
+  Returns:
+    The checkpoint prefix read.
+
+  Raises:
+    InitCheckpointError: no checkpoint, or one without a classifier of this
+      shape under `model` (e.g. a pretraining or import_hf checkpoint).
+  """
+  path = distillation.resolve_checkpoint(init_checkpoint)
+  if path is None:
+    raise InitCheckpointError(
+        f'task.init_checkpoint={init_checkpoint!r} holds no checkpoint; '
+        'task.init_classifier=true needs a fine-tuning model_dir or '
+        'checkpoint prefix.')
+  names = [name for name, _ in tf.train.list_variables(path)]
+  if not any(name.startswith('model/') for name in names):
+    raise InitCheckpointError(
+        f'task.init_checkpoint={path!r} has no `model` item (it looks like a '
+        'pretraining or imported encoder checkpoint); task.init_classifier='
+        'true needs a checkpoint saved by a sentence prediction run. Set '
+        'task.init_classifier=false to restore only the encoder.')
+  try:
+    status = tf.train.Checkpoint(model=reference).read(path)
+    status.expect_partial().assert_existing_objects_matched()
+  except (AssertionError, ValueError) as e:
+    raise InitCheckpointError(
+        f'task.init_checkpoint={path!r}: its classifier does not fit '
+        f'task.model: {str(e)[:500]}') from e
+  targets, sources = model.trainable_variables, reference.trainable_variables
+  if [v.shape for v in targets] != [v.shape for v in sources]:
+    raise InitCheckpointError(
+        f'task.init_checkpoint={path!r}: the task\'s model has other weights '
+        'than a classifier of task.model.')
+  for target, source in zip(targets, sources):
+    target.assign(source)
+  return path
+
+
+@task_factory.register_task_cls(SentencePredictionConfig)
+class SentencePredictionTask(sentence_prediction.SentencePredictionTask):
+  """tfm's sentence prediction; `init_classifier` restores the whole model."""
+
+  def initialize(self, model):
+    if not self.task_config.init_classifier:
+      super().initialize(model)
+      return
+    reference = sentence_prediction.SentencePredictionTask.build_model(self)
+    path = restore_classifier(model, reference,
+                              self.task_config.init_checkpoint)
+    logging.info('Classifier (encoder and head) restored from %s', path)
