@@ -16,6 +16,7 @@ import tf_keras
 
 from official.core import task_factory
 from official.nlp.tasks import masked_lm
+from token_drop.tasks import loss_scaling
 
 
 @dataclasses.dataclass
@@ -121,12 +122,11 @@ class MaskedLMTask(masked_lm.MaskedLMTask):
       loss, lm_losses = self.compute_losses(
           labels=inputs, model_outputs=outputs, metrics=metrics,
           aux_losses=model.losses)
-      if self.task_config.scale_loss:
-        # The default gradient all-reduce sums over replicas.
-        scaled_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+      scaled_loss = loss_scaling.scale_loss(
+          loss, optimizer, per_replica=self.task_config.scale_loss)
     tvars = model.trainable_variables
-    grads = tape.gradient(
-        scaled_loss if self.task_config.scale_loss else loss, tvars)
+    grads = loss_scaling.unscale_gradients(
+        tape.gradient(scaled_loss, tvars), optimizer)
     optimizer.apply_gradients(list(zip(grads, tvars)))
     self.process_metrics(metrics, inputs, outputs)
     logs = {self.loss: loss}

@@ -40,6 +40,7 @@ from official.nlp.modeling import models
 from official.nlp.tasks import sentence_prediction
 from token_drop.layers import pruning as pruning_lib
 from token_drop.tasks import distillation
+from token_drop.tasks import loss_scaling
 from token_drop.tasks import pruning as pruning_tasks
 from token_drop.tasks import sentence_prediction as classifier_tasks
 
@@ -249,10 +250,10 @@ class DistilledSentencePredictionTask(
       loss = self.total_loss(losses)
       if model.losses:
         loss += tf.add_n(model.losses)
-      # The default gradient all-reduce sums over replicas.
-      scaled_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+      scaled_loss = loss_scaling.scale_loss(loss, optimizer)
     tvars = model.trainable_variables
-    grads = tape.gradient(scaled_loss, tvars)
+    grads = loss_scaling.unscale_gradients(
+        tape.gradient(scaled_loss, tvars), optimizer)
     optimizer.apply_gradients(list(zip(grads, tvars)))
     logs = {self.loss: loss}
     if metrics:
