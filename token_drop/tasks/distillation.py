@@ -16,6 +16,7 @@ import tf_keras
 
 from official.modeling.hyperparams import base_config
 from official.nlp.configs import bert
+from token_drop.core import checkpoints
 
 
 @dataclasses.dataclass
@@ -38,17 +39,6 @@ class TeacherConfig(base_config.Config):
 
 class TeacherCheckpointError(ValueError):
   """The teacher checkpoint is missing or does not fit the teacher config."""
-
-
-def resolve_checkpoint(path: str) -> Optional[str]:
-  """A checkpoint prefix from a prefix or a directory, or None if there is none."""
-  if not path:
-    return None
-  if tf.io.gfile.isdir(path):
-    return tf.train.latest_checkpoint(path)
-  if tf.io.gfile.exists(path + '.index'):
-    return path
-  return None
 
 
 def restore_frozen(teacher: tf_keras.Model, init_checkpoint: str,
@@ -76,7 +66,7 @@ def restore_frozen(teacher: tf_keras.Model, init_checkpoint: str,
       layout fits it.
   """
   teacher.trainable = False
-  path = resolve_checkpoint(init_checkpoint)
+  path = checkpoints.find_checkpoint(init_checkpoint)
   if path is None:
     if allow_untrained:
       logging.warning(

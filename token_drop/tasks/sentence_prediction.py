@@ -17,7 +17,7 @@ import tf_keras
 
 from official.core import task_factory
 from official.nlp.tasks import sentence_prediction
-from token_drop.tasks import distillation
+from token_drop.core import checkpoints
 
 
 class InitCheckpointError(ValueError):
@@ -57,7 +57,7 @@ def restore_classifier(model: tf_keras.Model, reference: tf_keras.Model,
     InitCheckpointError: no checkpoint, or one without a classifier of this
       shape under `model` (e.g. a pretraining or import_hf checkpoint).
   """
-  path = distillation.resolve_checkpoint(init_checkpoint)
+  path = checkpoints.find_checkpoint(init_checkpoint)
   if path is None:
     raise InitCheckpointError(
         f'task.init_checkpoint={init_checkpoint!r} holds no checkpoint; '

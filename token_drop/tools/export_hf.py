@@ -39,6 +39,7 @@ import yaml
 from official.modeling.hyperparams import params_dict
 from official.nlp.configs import encoders
 from tensorflow.core.protobuf import trackable_object_graph_pb2
+from token_drop.core import checkpoints
 from token_drop.tools import bert_weights
 
 _CONFIG_NAMES = ('params.yaml', 'encoder.yaml')
@@ -46,16 +47,8 @@ _CONFIG_NAMES = ('params.yaml', 'encoder.yaml')
 
 def resolve_checkpoint(checkpoint: str) -> str:
   """A checkpoint file prefix for a prefix or a folder."""
-  if tf.io.gfile.isdir(checkpoint):
-    latest = tf.train.latest_checkpoint(checkpoint)
-    if not latest:
-      raise bert_weights.WeightMappingError(
-          f'checkpoint folder {checkpoint!r} has no checkpoint.')
-    return latest
-  if not tf.io.gfile.exists(checkpoint + '.index'):
-    raise bert_weights.WeightMappingError(
-        f'checkpoint {checkpoint!r} does not exist (no {checkpoint}.index).')
-  return checkpoint
+  return checkpoints.resolve_checkpoint(
+      checkpoint, error=bert_weights.WeightMappingError)
 
 
 def root_items(checkpoint_path: str) -> List[str]:

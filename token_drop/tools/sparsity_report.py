@@ -20,24 +20,13 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from token_drop.core import checkpoints
 from token_drop.layers import pruning
 
 _MASK = re.compile(r'(^|/)(' + re.escape(pruning.MASK_PREFIX.replace(
     '.', '..')) + r'[^/]*)/\.ATTRIBUTES/VARIABLE_VALUE$')
 _SKIP_ROOTS = ('optimizer/', 'global_step', 'training_clock', 'save_counter',
                '_CHECKPOINTABLE_OBJECT_GRAPH')
-
-
-def resolve_checkpoint(path: str) -> str:
-  if tf.io.gfile.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
-    if not latest:
-      raise ValueError(f'--checkpoint={path!r}: the folder has no checkpoint.')
-    return latest
-  if not tf.io.gfile.exists(path + '.index'):
-    raise ValueError(f'--checkpoint={path!r}: no checkpoint ({path}.index '
-                     'does not exist).')
-  return path
 
 
 def kernel_name_of_mask_key(key: str) -> Optional[str]:
@@ -84,7 +73,7 @@ def report(checkpoint: str) -> Dict[str, Any]:
   Raises:
     ValueError: no checkpoint, or a checkpoint without pruning masks.
   """
-  path = resolve_checkpoint(checkpoint)
+  path = checkpoints.resolve_checkpoint(checkpoint)
   reader = tf.train.load_checkpoint(path)
   masks = read_masks(path)
   if not masks:
