@@ -12,6 +12,8 @@ Any checkpoint with an `encoder` item fits `task.init_checkpoint`: pretraining
 model_dirs of this package and tfm, and `token_drop.tools.import_hf` outputs.
 """
 
+import dataclasses
+
 from official.core import config_definitions as cfg
 from official.core import exp_factory
 from official.nlp.configs import finetuning_experiments
@@ -32,10 +34,22 @@ def sentence_prediction() -> cfg.ExperimentConfig:
   return config
 
 
+@dataclasses.dataclass
+class TaggingExperimentConfig(cfg.ExperimentConfig):
+  """A tagging experiment; `validate()` checks the data's tag order."""
+
+  def validate(self):
+    super().validate()
+    finetuning_dataloader.check_tag_order(self.task)
+
+
 @exp_factory.register_config_factory('finetuning/tagging')
 def tagging() -> cfg.ExperimentConfig:
   """Token classification (NER, POS); reports seqeval F1, precision, recall."""
-  config = finetuning_experiments.bert_tagging()
+  base = finetuning_experiments.bert_tagging()
+  config = TaggingExperimentConfig(
+      task=base.task, trainer=base.trainer, runtime=base.runtime,
+      restrictions=list(getattr(base, '_restrictions', None) or []))
   config.task.train_data = finetuning_dataloader.TaggingRawDataConfig()
   config.task.validation_data = finetuning_dataloader.TaggingRawDataConfig(
       is_training=False, drop_remainder=False)

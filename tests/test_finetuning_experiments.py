@@ -188,6 +188,22 @@ def test_finetuning_configs_fit_their_experiment(experiment, config_file):
   assert params.task.train_data.vocab_file.endswith('vocab.txt')
 
 
+@pytest.mark.parametrize('experiment', ['finetuning/tagging',
+                                        'narrow_bert/tagging'])
+def test_tag_order_different_from_class_names_fails_validation(experiment):
+  params = exp_factory.get_exp_config(experiment)
+  with open(os.path.join(tu.REPO_ROOT, 'configs/demo/tagging_demo.yaml')) as f:
+    params.override(yaml.load(f, Loader=params_dict._LOADER),  # pylint: disable=protected-access
+                    is_strict=True)
+  params.validate()
+  tags = list(params.task.class_names)
+  params.override({'task': {'validation_data': {
+      'label_list': tags[1:] + tags[:1]}}})
+  with pytest.raises(ValueError,
+                     match=r"task.validation_data.label_list=\['B-company'"):
+    params.validate()
+
+
 def test_export_of_token_drop_bert_checkpoint(tmp_path):
   """token_drop_bert/pretraining checkpoints hold BertEncoderV2 variables."""
   model_dir = str(tmp_path / 'token_drop')

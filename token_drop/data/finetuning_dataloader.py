@@ -65,7 +65,8 @@ class TaggingRawDataConfig(tfm_tagging.TaggingDataConfig):
   Attributes:
     source_path: CoNLL-style file (token ... tag per line, blank line between
       sentences); when set, `input_path` is ignored.
-    label_list: Tags in id order; must equal the task's `class_names` (use a
+    label_list: Tags in id order; must equal the task's `class_names` (checked
+      when the experiment config is validated; use a
       YAML anchor to write them once).
     vocab_file: WordPiece vocabulary of the encoder.
     do_lower_case: Lower-case before WordPiece.
@@ -123,6 +124,34 @@ def build_sentence_prediction_records(
   logging.info('Wrote %d examples (labels %s) of %s to %s', count, label_list,
                params.source_path, path)
   return path
+
+
+def check_tag_order(task_config) -> None:
+  """Raises if a tagging data config's label_list differs from class_names.
+
+  The model's class i is `task.class_names[i]` (seqeval names the entities
+  from it), while the TFRecords built from text give each tag its index in
+  `label_list`; different orders would train and score the wrong tags without
+  any error.
+
+  Args:
+    task_config: A tagging task config (`class_names`, `train_data`,
+      `validation_data`).
+
+  Raises:
+    ValueError: naming both keys and lists.
+  """
+  for name in ('train_data', 'validation_data'):
+    data = getattr(task_config, name, None)
+    if not isinstance(data, TaggingRawDataConfig) or not data.source_path:
+      continue
+    if data.label_list and list(data.label_list) != list(
+        task_config.class_names):
+      raise ValueError(
+          f'task.{name}.label_list={list(data.label_list)} differs from '
+          f'task.class_names={list(task_config.class_names)}; they must list '
+          'the same tags in the same order (write them once with a YAML '
+          'anchor, as configs/demo/tagging_demo.yaml does).')
 
 
 def build_tagging_records(params: TaggingRawDataConfig) -> str:
