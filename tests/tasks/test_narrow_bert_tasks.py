@@ -201,3 +201,20 @@ def test_too_many_labelled_words_for_narrow_length_is_reported(tmp_path):
   with pytest.raises(tf.errors.InvalidArgumentError,
                      match='task.narrow_length=3'):
     next(iter(task.build_inputs(data)))
+
+
+def test_dummy_tagging_inputs_get_narrow_positions():
+  # tfm's `input_path: dummy` (synthetic data) works because build_inputs
+  # maps over tfm's own.
+  task = narrow_tasks.NarrowTaggingTask(narrow_tasks.NarrowTaggingConfig(
+      model=tagging.ModelConfig(encoder=_encoder_config()),
+      class_names=['O', 'B']))
+  data = tagging_dataloader.TaggingDataConfig(
+      input_path='dummy', seq_length=SEQ, global_batch_size=2)
+  features, labels = next(iter(task.build_inputs(data)))
+  # Dummy labels are random in [-1, classes); -1 marks unlabelled slots.
+  labelled = np.flatnonzero(labels[0].numpy() >= 0)
+  assert len(labelled) > 0
+  np.testing.assert_array_equal(
+      features['narrow_positions'][0, :len(labelled)], labelled)
+  assert labels.shape[-1] == SEQ

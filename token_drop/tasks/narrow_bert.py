@@ -31,7 +31,6 @@ import tf_keras
 from official.core import task_factory
 from official.modeling import tf_utils
 from official.nlp.configs import encoders
-from official.nlp.data import data_loader_factory
 from official.nlp.modeling import layers
 from official.nlp.modeling import models
 from official.nlp.tasks import tagging
@@ -236,7 +235,7 @@ class NarrowTaggingTask(tagging.TaggingTask):
 
   def build_inputs(self, params, input_context=None):
     """tfm's tagging inputs plus `narrow_positions` from the labels."""
-    dataset = data_loader_factory.get_data_loader(params).load(input_context)
+    dataset = super().build_inputs(params, input_context)
     narrow_length = self.narrow_length(params.seq_length)
 
     def add_positions(features, labels):
