@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from official.nlp.configs import encoders
+from official.nlp.modeling import layers
 from official.nlp.modeling import networks
 from token_drop.encoders import narrow_bert
 from token_drop.encoders import token_drop_bert
@@ -242,3 +243,14 @@ def test_config_builds_encoder_and_round_trips():
 def test_bad_arguments_are_reported(bad, match):
   with pytest.raises(ValueError, match=match):
     narrow_bert.NarrowBertEncoder(vocab_size=VOCAB, **SIZES, **bad)
+
+
+def test_context_first_rejects_blocks_it_cannot_split():
+  narrow_bert.check_sublayer_support(layers.TransformerEncoderBlock(
+      num_attention_heads=2, inner_dim=8, inner_activation='relu'))
+  block = layers.TransformerEncoderBlock(
+      num_attention_heads=2, inner_dim=8, inner_activation='relu',
+      use_query_residual=False, linformer_dim=4)
+  with pytest.raises(ValueError,
+                     match=r"'use_query_residual': False, 'linformer_dim': 4"):
+    narrow_bert.check_sublayer_support(block)

@@ -88,6 +88,9 @@ class NarrowBertEncoder(networks.BertEncoderV2):
           'attend to the output of the last full-length layer).')
     self._full_length_layers = full
     self._narrow_mode = narrow_mode
+    if narrow_mode == 'context_first':
+      for block in self._transformer_layers[full:]:
+        check_sublayer_support(block)
     # A plain (untracked) dict: functional models built on `self.inputs`
     # (tfm's BertClassifier) take their save signature from it, and
     # tf.saved_model cannot trace a tracked _DictWrapper.
@@ -197,6 +200,36 @@ def scatter_positions(sequence: tf.Tensor, positions: tf.Tensor,
   index = tf.stack([batch_index, positions], axis=-1)
   return tf.tensor_scatter_nd_update(sequence, index,
                                      tf.cast(updates, sequence.dtype))
+
+
+# TransformerEncoderBlock settings under which `attention_sublayer` and
+# `feedforward_sublayer` compute what the block's own `call` does; BertEncoderV2
+# builds its blocks with these defaults (only norm_first varies).
+_SUBLAYER_SETTINGS = dict(
+    _use_query_residual=True, _diff_q_kv_att_layer_norm=False,
+    _linformer_dim=None, _output_last_dim=None, _output_range=None,
+    _use_rms_norm=False, _use_sigmoid_attn=False, _num_kv_heads=None,
+    _src_block_size=None, _tgt_block_size=None)
+
+
+def check_sublayer_support(block) -> None:
+  """Raises if `block` has settings the sublayer functions do not follow.
+
+  Args:
+    block: A `TransformerEncoderBlock`.
+
+  Raises:
+    ValueError: naming the unsupported settings.
+  """
+  wrong = {name[1:]: getattr(block, name, value)
+           for name, value in _SUBLAYER_SETTINGS.items()
+           if getattr(block, name, value) != value}
+  if wrong:
+    raise ValueError(
+        f'narrow_mode=context_first splits {block.name} into its attention '
+        f'and feed-forward halves, which supports BertEncoderV2\'s default '
+        f'block settings only; this block has {wrong}. Use narrow_mode='
+        'sparse_queries.')
 
 
 def attention_sublayer(block, x, attention_mask, training=None):
