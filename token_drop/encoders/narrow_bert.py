@@ -46,6 +46,7 @@ from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
 from token_drop.encoders import bert_base
+from token_drop.layers import positions as positions_lib
 
 NARROW_MODES = ('sparse_queries', 'context_first')
 
@@ -137,7 +138,7 @@ class NarrowBertEncoder(networks.BertEncoderV2):
       else:
         x, x_narrow = self._context_first(x, attention_mask, positions,
                                           training)
-      x = scatter_positions(x, positions, x_narrow)
+      x = positions_lib.scatter_positions(x, positions, x_narrow)
       encoder_outputs.append(x)
       outputs['narrow_output'] = x_narrow
       outputs['narrow_positions'] = positions
@@ -177,29 +178,6 @@ class NarrowBertEncoder(networks.BertEncoderV2):
 
   def get_config(self):
     return dict(self._config)
-
-
-def scatter_positions(sequence: tf.Tensor, positions: tf.Tensor,
-                      updates: tf.Tensor) -> tf.Tensor:
-  """`sequence` with `updates` [batch, n, ...] written at `positions`.
-
-  Duplicate positions carry identical updates (a narrow position's output
-  depends only on the position), so the write order does not matter.
-
-  Args:
-    sequence: [batch, seq, ...] tensor.
-    positions: int32 [batch, n] positions along axis 1.
-    updates: [batch, n, ...] values.
-
-  Returns:
-    A tensor shaped like `sequence`.
-  """
-  batch_index = tf.broadcast_to(
-      tf.range(tf.shape(positions)[0], dtype=positions.dtype)[:, tf.newaxis],
-      tf.shape(positions))
-  index = tf.stack([batch_index, positions], axis=-1)
-  return tf.tensor_scatter_nd_update(sequence, index,
-                                     tf.cast(updates, sequence.dtype))
 
 
 # TransformerEncoderBlock settings under which `attention_sublayer` and

@@ -35,6 +35,7 @@ from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
 from token_drop.encoders import bert_base
+from token_drop.layers import positions
 from token_drop.layers import token_importance as token_importance_lib
 from token_drop.layers import token_selection
 
@@ -211,16 +212,11 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     """
     importance = self.token_importance(word_ids)
     kept = self._token_selector(importance, word_ids, mask)
-    batch_index = tf.broadcast_to(
-        tf.range(tf.shape(kept)[0], dtype=kept.dtype)[:, tf.newaxis],
-        tf.shape(kept))
-    scatter_index = tf.stack([batch_index, kept], axis=-1)
     pre_drop = x
 
     def rejoin(x_kept):
       # Dropped positions keep the state they had entering layer `start`.
-      return tf.tensor_scatter_nd_update(
-          pre_drop, scatter_index, tf.cast(x_kept, pre_drop.dtype))
+      return positions.scatter_positions(pre_drop, kept, x_kept)
 
     x_kept = tf.gather(x, kept, batch_dims=1)
     mask_kept = tf.gather(mask, kept, batch_dims=1)

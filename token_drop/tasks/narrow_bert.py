@@ -36,6 +36,7 @@ from official.nlp.modeling import models
 from official.nlp.tasks import tagging
 from token_drop.core import config_parser
 from token_drop.encoders import narrow_bert
+from token_drop.layers import positions as positions_lib
 from token_drop.tasks import masked_lm
 
 
@@ -183,7 +184,7 @@ class NarrowTokenClassifier(tf_keras.Model):
     narrow_logits = self.classifier(states)
     zeros = tf.zeros(tf.concat([tf.shape(word_ids), [tf.shape(
         narrow_logits)[-1]]], 0), narrow_logits.dtype)
-    logits = narrow_bert.scatter_positions(zeros, positions, narrow_logits)
+    logits = positions_lib.scatter_positions(zeros, positions, narrow_logits)
     return dict(logits=logits, encoder_outputs=outputs['sequence_output'])
 
   @property
