@@ -42,6 +42,16 @@ def override(cache_dir, steps=4):
   return ','.join(items)
 
 
+def restore_masked(target, checkpoint, **items):
+  """Restores `target` (as `items`) and multiplies its kernels by the masks."""
+  tf.train.Checkpoint(**items).read(checkpoint).expect_partial()
+  masks = sparsity_report.read_masks(checkpoint)
+  for var in target.weights:
+    name = var.name.split(':')[0]
+    if name in masks:
+      var.assign(var.numpy() * masks[name])
+
+
 @pytest.fixture(scope='module')
 def run(tmp_path_factory):
   root = tmp_path_factory.mktemp('sparse_bert_e2e')
@@ -91,14 +101,9 @@ def test_folded_encoder_computes_the_masked_model(run):
   config = export_hf.load_encoder_config(
       os.path.join(run['model_dir'], 'params.yaml'))
   latest = tf.train.latest_checkpoint(run['model_dir'])
-  masks = sparsity_report.read_masks(latest)
   # The masked model: the trained encoder with kernel * mask applied here.
   masked = bert_weights.build_encoder(config)
-  tf.train.Checkpoint(encoder=masked).read(latest).expect_partial()
-  for var in masked.weights:
-    name = var.name.split(':')[0]
-    if name in masks:
-      var.assign(var.numpy() * masks[name])
+  restore_masked(masked, latest, encoder=masked)
   # A plain tfm BertEncoderV2 reading the folded checkpoint.
   plain = bert_weights.build_encoder(config)
   tf.train.Checkpoint(encoder=plain).read(
@@ -137,11 +142,7 @@ def test_folded_classifier_saved_model_computes_the_masked_model(run):
   model_config = fold_masks.load_classifier_config(
       os.path.join(run['model_dir'], 'params.yaml'))
   masked = sparse_bert.build_classifier(model_config)
-  tf.train.Checkpoint(model=masked).read(latest).expect_partial()
-  for var in masked.weights:
-    name = var.name.split(':')[0]
-    if name in masks:
-      var.assign(var.numpy() * masks[name])
+  restore_masked(masked, latest, model=masked)
   rng = np.random.default_rng(1)
   ids = rng.integers(1, 30522, (3, 20)).astype(np.int32)
   mask = np.ones_like(ids)
