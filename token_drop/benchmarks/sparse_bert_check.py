@@ -48,6 +48,13 @@ flags.DEFINE_float('prune_until', 1 / 3,
                    'Fraction of the student steps after which the target '
                    'sparsity is reached (the rest recovers at fixed masks).')
 flags.DEFINE_integer('frequency', 10, 'Steps between mask updates.')
+flags.DEFINE_enum('scope', 'per_matrix', ['per_matrix', 'global'],
+                  'task.pruning.scope: every kernel to the target, or one '
+                  'magnitude threshold over all pruned kernels.')
+flags.DEFINE_string('teacher_dir', None,
+                    'model_dir of a teacher fine-tuned by an earlier run of '
+                    'this script (same --teacher_steps, batch and seq); it '
+                    'is only evaluated again. Default: fine-tune a new one.')
 INITS = {
     'pretrained': 'the pretrained MiniLM encoder (the paper)',
     'teacher_encoder': 'the fine-tuned teacher\'s encoder (random head)',
@@ -91,9 +98,9 @@ def run(command):
   return finetune_check.parse_metrics(lines[-1]), seconds
 
 
-def teacher_command(imported, model_dir):
+def teacher_command(imported, model_dir, mode='train_and_eval'):
   return [sys.executable, 'train.py',
-          '--experiment=finetuning/sentence_prediction', '--mode=train_and_eval',
+          '--experiment=finetuning/sentence_prediction', f'--mode={mode}',
           '--config_file=configs/demo/sentence_prediction_demo.yaml',
           f'--config_file={os.path.join(imported, "encoder.yaml")}',
           '--params_override=' + ','.join(
@@ -119,7 +126,8 @@ def student_command(init_name, imported, teacher_yaml, teacher_dir, sparsity,
       f'task.pruning.target_sparsity={sparsity}',
       'task.pruning.begin_step=0',
       f'task.pruning.end_step={prune_end(steps)}',
-      f'task.pruning.frequency={FLAGS.frequency}'] + _common(steps)
+      f'task.pruning.frequency={FLAGS.frequency}',
+      f'task.pruning.scope={FLAGS.scope}'] + _common(steps)
   return [sys.executable, 'train.py',
           '--experiment=sparse_bert/sentence_prediction',
           '--mode=train_and_eval',
@@ -146,9 +154,14 @@ def main(_):
     yaml.safe_dump({'task': {'teacher': {'model': {
         'encoder': encoder_yaml['task']['model']['encoder']}}}}, f)
   stamp = int(time.time())
-  teacher_dir = os.path.join(work, f'teacher_{stamp}')
   load_before = os.getloadavg()[0]
-  dense, dense_seconds = run(teacher_command(imported, teacher_dir))
+  if FLAGS.teacher_dir:
+    # Evaluates the given teacher again (same data and settings).
+    teacher_dir = FLAGS.teacher_dir
+    dense, dense_seconds = run(teacher_command(imported, teacher_dir, 'eval'))
+  else:
+    teacher_dir = os.path.join(work, f'teacher_{stamp}')
+    dense, dense_seconds = run(teacher_command(imported, teacher_dir))
   print(f'dense teacher: accuracy {dense["cls_accuracy"]:.4f} '
         f'({dense_seconds:.0f} s)', flush=True)
   rows = []
@@ -187,6 +200,10 @@ def main(_):
   else:
     verdict = 'No 90% run, so no verdict on the target.'
   shown = ' '.join(c if ' ' not in c else repr(c) for c in commands[0][1:])
+  teacher_flag = (f' --teacher_dir={FLAGS.teacher_dir}' if FLAGS.teacher_dir
+                  else '')
+  scope = ('each kernel to the target' if FLAGS.scope == 'per_matrix' else
+           'one threshold over all the pruned kernels')
   inits = '; '.join(f'`{k}`: {v}' for k, v in INITS.items())
   text = f"""{SECTION}
 
@@ -194,8 +211,8 @@ SparseBERT (Xu et al., NAACL 2021) on the fine-food reviews (2,000 training,
 1,000 test reviews; majority class 0.658). Teacher: all-MiniLM-L6-v2 (BERT
 {config.num_layers} x {config.hidden_size}, imported with
 `token_drop.tools.import_hf`) fine-tuned densely for {FLAGS.teacher_steps}
-steps. Students start from one of ({inits}) and are pruned per matrix with
-the cubic schedule from 0 to the target by step
+steps. Students start from one of ({inits}) and are pruned by magnitude
+({scope}) with the cubic schedule from 0 to the target by step
 {prune_end(FLAGS.student_steps)} of {FLAGS.student_steps} (masks every
 {FLAGS.frequency} steps), then trained on at fixed masks, while distilled
 from the teacher (hidden-state MSE incl. embeddings + attention-map MSE +
@@ -205,14 +222,14 @@ logits KL at T=1, label weight {FLAGS.label_weight:g}). Batch
 CPU cores. Command:
 
 ```
-python -m token_drop.benchmarks.sparse_bert_check --teacher_steps={FLAGS.teacher_steps} --student_steps={FLAGS.student_steps} --prune_until={FLAGS.prune_until:g} --frequency={FLAGS.frequency} --runs={','.join(FLAGS.runs)} --batch_size={FLAGS.batch_size} --seq_length={FLAGS.seq_length} --learning_rate={FLAGS.learning_rate:g} --label_weight={FLAGS.label_weight:g}
+python -m token_drop.benchmarks.sparse_bert_check --teacher_steps={FLAGS.teacher_steps} --student_steps={FLAGS.student_steps} --prune_until={FLAGS.prune_until:g} --frequency={FLAGS.frequency} --scope={FLAGS.scope} --runs={','.join(FLAGS.runs)} --batch_size={FLAGS.batch_size} --seq_length={FLAGS.seq_length} --learning_rate={FLAGS.learning_rate:g} --label_weight={FLAGS.label_weight:g}{teacher_flag}
 ```
 
 (the first student run is `python {shown}`).
 
 | model | sparsity: pruned kernels / all parameters | test accuracy | vs dense (points) | test AUC | train.py wall time |
 | --- | --- | --- | --- | --- | --- |
-| dense teacher | 0 / 0 | **{dense['cls_accuracy']:.4f}** | 0 | {dense.get('auc', float('nan')):.4f} | {dense_seconds:.0f} s |
+| dense teacher | 0 / 0 | **{dense['cls_accuracy']:.4f}** | 0 | {dense.get('auc', float('nan')):.4f} | {dense_seconds:.0f} s{' (eval only)' if FLAGS.teacher_dir else ''} |
 {table}
 
 {verdict}
