@@ -250,7 +250,7 @@ per-matrix pruning, label weight 1 and 1,500 steps (pruned by step 495);
 label weight 0; 0.788-0.790 at steps 500-1,000 with global pruning and label
 weight 0; 0.797 / 0.796 / 0.794 with global pruning and label weight 1 (the
 setting above). Before that (teacher 100 steps, 0.814, random student head):
--0.1 / -1.3 / -13.2 points at 50 / 70 / 90% pruned by 2/3 of 150 steps,
++0.1 / -1.3 / -13.2 points at 50 / 70 / 90% pruned by 2/3 of 150 steps,
 -2.7 at 90% pruned by half of 700 steps, -14.5 at 95% in 400 steps; students
 from the pretrained MiniLM with label weight 0 fell to the majority class at
 90% and 95% in 150 steps.
