@@ -170,7 +170,9 @@ def main(_):
     init_name, sparsity = spec.split(':')
     if init_name not in INITS:
       raise SystemExit(f'--runs: {spec!r}: INIT must be one of {list(INITS)}')
-    model_dir = os.path.join(work, f'sparse_{init_name}_{sparsity}_{stamp}')
+    # The run's index keeps repeated specs (replicates) in their own dirs.
+    model_dir = os.path.join(
+        work, f'sparse_{len(rows)}_{init_name}_{sparsity}_{stamp}')
     command = student_command(init_name, imported, teacher_yaml, teacher_dir,
                               sparsity, model_dir)
     commands.append(command)
