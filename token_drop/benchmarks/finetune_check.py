@@ -66,11 +66,14 @@ def parse_metrics(line: str) -> dict:
   return {k: float(v) for k, v in re.findall(r'(\w+)=([-\d.e+]+)', line)}
 
 
-def train_command(imported: str, model_dir: str) -> list:
-  steps = FLAGS.train_steps
-  loop = max(1, min(20, steps // 4))
-  override = ','.join([
-      f'task.init_checkpoint={imported}',
+def run_overrides(steps: int, max_loop: int = 20) -> list:
+  """Data and trainer overrides of a fine-tuning run of `steps` steps.
+
+  Batch, sequence length and learning rate come from the flags; one
+  evaluation and one checkpoint at the end; 10% warmup, decay to 0.
+  """
+  loop = max(1, min(max_loop, steps // 4))
+  return [
       f'task.train_data.global_batch_size={FLAGS.batch_size}',
       f'task.validation_data.global_batch_size={FLAGS.batch_size * 2}',
       f'task.train_data.seq_length={FLAGS.seq_length}',
@@ -81,13 +84,38 @@ def train_command(imported: str, model_dir: str) -> list:
       f'trainer.optimizer_config.learning_rate.polynomial.decay_steps={steps}',
       'trainer.optimizer_config.learning_rate.polynomial.'
       f'initial_learning_rate={FLAGS.learning_rate}',
-      f'trainer.optimizer_config.warmup.polynomial.warmup_steps='
-      f'{max(1, steps // 10)}'])
+      'trainer.optimizer_config.warmup.polynomial.warmup_steps='
+      f'{max(1, steps // 10)}']
+
+
+def train_command(imported: str, model_dir: str, steps: int,
+                  mode: str = 'train_and_eval', max_loop: int = 20) -> list:
+  """train.py fine-tuning the imported encoder on the bundled reviews."""
+  override = ','.join([f'task.init_checkpoint={imported}'] +
+                      run_overrides(steps, max_loop))
   return [sys.executable, 'train.py',
-          '--experiment=finetuning/sentence_prediction', '--mode=train_and_eval',
+          '--experiment=finetuning/sentence_prediction', f'--mode={mode}',
           '--config_file=configs/demo/sentence_prediction_demo.yaml',
           f'--config_file={os.path.join(imported, "encoder.yaml")}',
           f'--params_override={override}', f'--model_dir={model_dir}']
+
+
+def run_train(command: list):
+  """Runs a train.py command; returns (final validation metrics, seconds)."""
+  start = time.monotonic()
+  result = subprocess.run(command, capture_output=True, text=True,
+                          check=False, cwd=REPO_ROOT)
+  seconds = time.monotonic() - start
+  if result.returncode:
+    sys.stderr.write(result.stderr[-5000:])
+    raise SystemExit(f'{command[:3]} failed with exit code '
+                     f'{result.returncode}')
+  lines = [l for l in result.stdout.splitlines()
+           if l.startswith('final validation metrics:')]
+  if not lines:
+    raise SystemExit(f'{command[:3]} printed no final validation metrics '
+                     '(was its model_dir already trained to the end?)')
+  return parse_metrics(lines[-1]), seconds
 
 
 def main(_):
@@ -101,18 +129,9 @@ def main(_):
   import_seconds = time.monotonic() - start
   model_dir = os.path.join(work, f'run_{int(time.time())}')
   load_before = os.getloadavg()[0]
-  command = train_command(imported, model_dir)
-  start = time.monotonic()
-  result = subprocess.run(command, capture_output=True, text=True,
-                          check=False)
-  run_seconds = time.monotonic() - start
+  command = train_command(imported, model_dir, FLAGS.train_steps)
+  metrics, run_seconds = run_train(command)
   load_after = os.getloadavg()[0]
-  if result.returncode:
-    sys.stderr.write(result.stderr[-5000:])
-    raise SystemExit(f'train.py failed with exit code {result.returncode}')
-  lines = [l for l in result.stdout.splitlines()
-           if l.startswith('final validation metrics:')]
-  metrics = parse_metrics(lines[-1])
   accuracy = metrics['cls_accuracy']
   config = summary['encoder_config']
   verdict = ('beats' if accuracy > MAJORITY + 0.05 else 'does NOT clearly '

@@ -23,7 +23,6 @@ Run from the repository root; all runs share one sequence length and batch.
 """
 
 import os
-import subprocess
 import sys
 import time
 
@@ -67,46 +66,13 @@ flags.DEFINE_list(
 flags.DEFINE_float('label_weight', 1.0, 'Weight of the label loss.')
 
 
-def _common(steps: int):
-  loop = max(1, min(25, steps // 4))
-  return [
-      f'task.train_data.global_batch_size={FLAGS.batch_size}',
-      f'task.validation_data.global_batch_size={FLAGS.batch_size * 2}',
-      f'task.train_data.seq_length={FLAGS.seq_length}',
-      f'task.validation_data.seq_length={FLAGS.seq_length}',
-      f'trainer.train_steps={steps}', f'trainer.steps_per_loop={loop}',
-      f'trainer.summary_interval={loop}', f'trainer.checkpoint_interval={steps}',
-      f'trainer.validation_interval={steps}', 'trainer.validation_steps=-1',
-      f'trainer.optimizer_config.learning_rate.polynomial.decay_steps={steps}',
-      'trainer.optimizer_config.learning_rate.polynomial.'
-      f'initial_learning_rate={FLAGS.learning_rate}',
-      'trainer.optimizer_config.warmup.polynomial.warmup_steps='
-      f'{max(1, steps // 10)}']
-
-
-def run(command):
-  start = time.monotonic()
-  result = subprocess.run(command, capture_output=True, text=True,
-                          check=False, cwd=REPO_ROOT)
-  seconds = time.monotonic() - start
-  if result.returncode:
-    sys.stderr.write(result.stderr[-5000:])
-    raise SystemExit(f'{command[:3]} failed with exit code '
-                     f'{result.returncode}')
-  lines = [l for l in result.stdout.splitlines()
-           if l.startswith('final validation metrics:')]
-  return finetune_check.parse_metrics(lines[-1]), seconds
+def _common(steps: int) -> list:
+  return finetune_check.run_overrides(steps, max_loop=25)
 
 
 def teacher_command(imported, model_dir, mode='train_and_eval'):
-  return [sys.executable, 'train.py',
-          '--experiment=finetuning/sentence_prediction', f'--mode={mode}',
-          '--config_file=configs/demo/sentence_prediction_demo.yaml',
-          f'--config_file={os.path.join(imported, "encoder.yaml")}',
-          '--params_override=' + ','.join(
-              [f'task.init_checkpoint={imported}'] +
-              _common(FLAGS.teacher_steps)),
-          f'--model_dir={model_dir}']
+  return finetune_check.train_command(imported, model_dir, FLAGS.teacher_steps,
+                                      mode, max_loop=25)
 
 
 def prune_end(steps: int) -> int:
@@ -158,10 +124,10 @@ def main(_):
   if FLAGS.teacher_dir:
     # Evaluates the given teacher again (same data and settings).
     teacher_dir = FLAGS.teacher_dir
-    dense, dense_seconds = run(teacher_command(imported, teacher_dir, 'eval'))
+    dense, dense_seconds = finetune_check.run_train(teacher_command(imported, teacher_dir, 'eval'))
   else:
     teacher_dir = os.path.join(work, f'teacher_{stamp}')
-    dense, dense_seconds = run(teacher_command(imported, teacher_dir))
+    dense, dense_seconds = finetune_check.run_train(teacher_command(imported, teacher_dir))
   print(f'dense teacher: accuracy {dense["cls_accuracy"]:.4f} '
         f'({dense_seconds:.0f} s)', flush=True)
   rows = []
@@ -176,7 +142,7 @@ def main(_):
     command = student_command(init_name, imported, teacher_yaml, teacher_dir,
                               sparsity, model_dir)
     commands.append(command)
-    metrics, seconds = run(command)
+    metrics, seconds = finetune_check.run_train(command)
     report = sparsity_report.report(model_dir)
     rows.append((init_name, float(sparsity), metrics, seconds, report))
     print(f'{init_name} {sparsity}: accuracy {metrics["cls_accuracy"]:.4f}, '
