@@ -17,6 +17,7 @@ import dataclasses
 from official.core import config_definitions as cfg
 from official.core import exp_factory
 from official.nlp.configs import finetuning_experiments
+from token_drop.core import config_parser
 from token_drop.data import finetuning_dataloader
 # Registers `gelu_exact`, the activation of imported Hugging Face encoders.
 from token_drop.layers import gelu_exact  # pylint: disable=unused-import
@@ -46,10 +47,8 @@ class TaggingExperimentConfig(cfg.ExperimentConfig):
 @exp_factory.register_config_factory('finetuning/tagging')
 def tagging() -> cfg.ExperimentConfig:
   """Token classification (NER, POS); reports seqeval F1, precision, recall."""
-  base = finetuning_experiments.bert_tagging()
-  config = TaggingExperimentConfig(
-      task=base.task, trainer=base.trainer, runtime=base.runtime,
-      restrictions=list(getattr(base, '_restrictions', None) or []))
+  config = config_parser.as_experiment(
+      finetuning_experiments.bert_tagging(), TaggingExperimentConfig)
   config.task.train_data = finetuning_dataloader.TaggingRawDataConfig()
   config.task.validation_data = finetuning_dataloader.TaggingRawDataConfig(
       is_training=False, drop_remainder=False)

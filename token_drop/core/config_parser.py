@@ -10,7 +10,7 @@ BERT pretraining data config to
 trainer config to `token_drop.core.time_budget.TrainerConfig` (time budget).
 """
 
-from typing import Any, List
+from typing import Any, List, Type, TypeVar
 
 import yaml
 
@@ -25,6 +25,21 @@ from token_drop.data import pretrain_dataloader
 
 class ConfigError(ValueError):
   """A config file or override does not fit the experiment's config."""
+
+
+_Experiment = TypeVar('_Experiment', bound=cfg.ExperimentConfig)
+
+
+def as_experiment(config: cfg.ExperimentConfig,
+                  cls: Type[_Experiment]) -> _Experiment:
+  """`config` (task, trainer, runtime, restrictions) as an instance of `cls`.
+
+  For experiments built from a tfm config factory whose checks need an
+  `ExperimentConfig` subclass with its own `validate()` (run by
+  `parse_configuration` before any work).
+  """
+  return cls(task=config.task, trainer=config.trainer, runtime=config.runtime,
+             restrictions=list(getattr(config, '_restrictions', None) or []))
 
 
 def load_override(source: str) -> Any:

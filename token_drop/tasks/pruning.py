@@ -34,6 +34,7 @@ import tf_keras
 
 from official.core import config_definitions as cfg
 from official.core import task_factory
+from token_drop.core import config_parser
 from token_drop.layers import pruning as pruning_lib
 from token_drop.tasks import masked_lm
 from token_drop.tasks import sentence_prediction as classifier_tasks
@@ -141,9 +142,7 @@ class PruningExperimentConfig(cfg.ExperimentConfig):
 def pruning_experiment(config: cfg.ExperimentConfig
                        ) -> PruningExperimentConfig:
   """`config` (task, trainer, runtime, restrictions) as a PruningExperimentConfig."""
-  return PruningExperimentConfig(
-      task=config.task, trainer=config.trainer, runtime=config.runtime,
-      restrictions=list(getattr(config, '_restrictions', None) or []))
+  return config_parser.as_experiment(config, PruningExperimentConfig)
 
 
 @dataclasses.dataclass
