@@ -31,6 +31,7 @@ import tf_keras
 from official.core import task_factory
 from token_drop.core import config_parser
 from token_drop.encoders import token_drop_bert
+from token_drop.layers import positions
 from token_drop.tasks import masked_lm
 
 TABLE_QUANTILES = (('min', 0.0), ('p10', 0.1), ('p50', 0.5), ('p90', 0.9),
@@ -67,11 +68,9 @@ def drop_stats(kept: tf.Tensor, importance: tf.Tensor, input_mask: tf.Tensor):
   """
   # A scatter of the k kept positions, not a [batch, k, seq] one-hot: this
   # runs every step.
-  rows = tf.broadcast_to(tf.range(tf.shape(kept)[0])[:, tf.newaxis],
-                         tf.shape(kept))
-  is_kept = tf.minimum(tf.scatter_nd(
-      tf.stack([rows, tf.cast(kept, tf.int32)], axis=-1),
-      tf.ones(tf.shape(kept), tf.float32), tf.shape(importance)), 1.0)
+  is_kept = positions.scatter_positions(
+      tf.zeros(tf.shape(importance), tf.float32), kept,
+      tf.ones(tf.shape(kept), tf.float32))
   valid = tf.cast(tf.not_equal(input_mask, 0), tf.float32)
   kept_valid = is_kept * valid
   dropped_valid = (1.0 - is_kept) * valid
