@@ -133,10 +133,12 @@ def main(_):
   if FLAGS.teacher_dir:
     # Evaluates the given teacher again (same data and settings).
     teacher_dir = FLAGS.teacher_dir
-    dense, dense_seconds = finetune_check.run_train(teacher_command(imported, teacher_dir, 'eval'))
+    dense, dense_seconds = finetune_check.run_train(
+        teacher_command(imported, teacher_dir, 'eval'))
   else:
     teacher_dir = os.path.join(work, f'teacher_{stamp}')
-    dense, dense_seconds = finetune_check.run_train(teacher_command(imported, teacher_dir))
+    dense, dense_seconds = finetune_check.run_train(
+        teacher_command(imported, teacher_dir))
   print(f'dense teacher: accuracy {dense["cls_accuracy"]:.4f} '
         f'({dense_seconds:.0f} s)', flush=True)
   rows = []
@@ -169,18 +171,18 @@ def main(_):
       f'{m.get("auc", float("nan")):.4f} | {sec:.0f} s |'
       for i, s, m, sec, r in rows)
   at_90 = [m['cls_accuracy'] for _, s, m, _, _ in rows if s == 0.9]
+  control = [m['cls_accuracy'] for _, s, m, _, _ in rows if s == 0]
   if at_90:
-    lost = (dense['cls_accuracy'] - sum(at_90) / len(at_90)) * 100
+    mean_90 = sum(at_90) / len(at_90)
+    lost = (dense['cls_accuracy'] - mean_90) * 100
     verdict = ('Target (at most 2 points lost at 90%): '
                f'**{"met" if lost <= 2 else "missed"}**, {lost:.1f} points '
                f'lost on average over the {len(at_90)} run(s) at 90%.')
-    control = [m['cls_accuracy'] for _, s, m, _, _ in rows if s == 0]
     if control:
-      mean_90 = sum(at_90) / len(at_90)
-      verdict += (f' Against the dense control (same training, no pruning, '
-                  f'{sum(control) / len(control):.4f}) the 90% runs lose '
-                  f'{(sum(control) / len(control) - mean_90) * 100:.1f} '
-                  'points.')
+      mean_control = sum(control) / len(control)
+      verdict += (' Against the dense control (same training, no pruning, '
+                  f'{mean_control:.4f}) the 90% runs lose '
+                  f'{(mean_control - mean_90) * 100:.1f} points.')
   else:
     verdict = 'No 90% run, so no verdict on the target.'
   shown = ' '.join(c if ' ' not in c else repr(c) for c in commands[0][1:])
