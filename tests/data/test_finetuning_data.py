@@ -158,6 +158,105 @@ def test_raw_loader_builds_once_and_batches(tmp_path):
     finetuning_dataloader.TaggingRawDataLoader(tagging)
 
 
+def test_windows_of_long_texts_are_word_aligned(tmp_path):
+  # One- and two-piece words, all different, so windows start at uneven
+  # offsets and a start can land exactly `stride` pieces on.
+  whole = [w for w in list(TOKENIZER.vocab)[2000:2100] if w.isalpha()]
+  words = [f'w{i}' if i % 3 else whole[i] for i in range(40)]
+  path = tmp_path / 'long.tsv'
+  path.write_text(f'sentence\tlabel\nshort text\t0\n{" ".join(words)}\t1\n')
+  examples, labels = finetuning_data.classification_examples(
+      str(path), ['sentence'], 'label')
+  seq_length, stride = 16, 5
+  room = seq_length - 2
+  out = finetuning_data.window_examples(examples, VOCAB, True, seq_length,
+                                        stride)
+  assert out[:2] == examples[:2]  # Each example first, windows after it.
+  windows = out[2:]
+  pieces = [len(TOKENIZER.tokenize(w)) for w in words]
+  offsets = np.cumsum([0] + pieces)
+  starts = [0]
+  for window in windows:
+    assert window.label == '1' and window.text_b is None
+    window_words = window.text_a.split()
+    start = words.index(window_words[0])
+    assert words[start:start + len(window_words)] == window_words
+    # The first word at least `stride` pieces after the previous start.
+    assert offsets[start] - offsets[starts[-1]] >= stride
+    assert offsets[start - 1] - offsets[starts[-1]] < stride
+    assert offsets[start + len(window_words)] - offsets[start] <= room
+    if start + len(window_words) < len(words):  # Holds every word that fits.
+      assert offsets[start + len(window_words) + 1] - offsets[start] > room
+    starts.append(start)
+  assert window_words[-1] == words[-1]  # The last window reaches the end.
+  assert offsets[-1] - offsets[starts[-2]] > room  # And is needed.
+  assert len(windows) >= (offsets[-1] - room) // 8  # Strides are short.
+
+  for bad in (0, room + 1):
+    with pytest.raises(checks.InputDataError, match=f'stride {bad} must be'):
+      finetuning_data.window_examples(examples, VOCAB, True, seq_length, bad)
+  pair = examples[0].__class__(guid='p', text_a='a b', text_b='c',
+                               label='0')
+  with pytest.raises(checks.InputDataError, match='sentence pair'):
+    finetuning_data.window_examples([pair], VOCAB, True, seq_length, stride)
+
+  params = finetuning_dataloader.SentencePredictionRawDataConfig(
+      source_path=str(path), vocab_file=VOCAB, seq_length=seq_length,
+      global_batch_size=2, cache_dir=str(tmp_path / 'cache'),
+      window_stride=stride)
+  built = finetuning_dataloader.build_sentence_prediction_records(params)
+  records = read_records(built)
+  assert len(records) == len(out)
+  assert records[3]['input_ids'][:4] == [CLS] + ids(windows[1].text_a)[:3]
+  assert built != finetuning_dataloader.build_sentence_prediction_records(
+      params.replace(window_stride=0))
+  with pytest.raises(checks.InputDataError, match='window_stride=5 augments'):
+    finetuning_dataloader.SentencePredictionRawDataLoader(
+        params.replace(is_training=False))
+
+  meta = create_finetuning_data.create(
+      'classification', str(path), str(tmp_path / 'w.tfrecord'), VOCAB,
+      max_seq_length=seq_length, window_stride=stride)
+  assert (meta['num_records'], meta['window_stride']) == (len(out), stride)
+  with pytest.raises(checks.InputDataError, match='tagging splits'):
+    create_finetuning_data.create('tagging', str(path), str(tmp_path / 't'),
+                                  VOCAB, window_stride=stride)
+
+
+def test_mask_rate_masks_word_pieces_afresh_each_epoch(tmp_path):
+  path = tmp_path / 'reviews.tsv'
+  path.write_text('sentence\tlabel\n' + ''.join(
+      f'review {i} says the food was {"great" if i % 2 else "bad"}\t{i % 2}\n'
+      for i in range(40)))
+  params = finetuning_dataloader.SentencePredictionRawDataConfig(
+      source_path=str(path), vocab_file=VOCAB, seq_length=16,
+      global_batch_size=40, is_training=False, drop_remainder=False,
+      cache_dir=str(tmp_path / 'cache'))
+  clean = next(iter(finetuning_dataloader.SentencePredictionRawDataLoader(
+      params).load()))
+  masked = finetuning_dataloader.SentencePredictionRawDataLoader(
+      params.replace(is_training=True, mask_rate=0.3, shuffle_buffer_size=1,
+                     seed=3)).load()
+  batches = [next(iter(masked)) for _ in range(2)]
+  mask_id = TOKENIZER.convert_tokens_to_ids(['[MASK]'])[0]
+  words = (clean['input_mask'].numpy() > 0) & ~np.isin(
+      clean['input_word_ids'].numpy(), [CLS, SEP])
+  hits = []
+  for batch in batches:
+    got, want = batch['input_word_ids'].numpy(), clean['input_word_ids'].numpy()
+    changed = got != want
+    assert (got[changed] == mask_id).all()
+    assert not (changed & ~words).any()  # [CLS], [SEP], padding untouched.
+    hits.append(changed)
+  rate = np.mean([h[words].mean() for h in hits])
+  assert abs(rate - 0.3) < 0.06, rate  # About 700 word pieces drawn.
+  assert (hits[0] != hits[1]).any()  # Fresh masks, not one fixed pattern.
+  for bad in (params.replace(mask_rate=0.3),
+              params.replace(is_training=True, mask_rate=1.5)):
+    with pytest.raises(checks.InputDataError, match='must be in'):
+      finetuning_dataloader.SentencePredictionRawDataLoader(bad)
+
+
 def test_bundled_data_matches_demo_configs():
   with open(os.path.join(REPO_ROOT, 'configs', 'demo',
                          'tagging_demo.yaml')) as f:

@@ -65,6 +65,16 @@ flags.DEFINE_list(
     + ', '.join(f'`{k}` ({v})' for k, v in INITS.items())
     + '; SPARSITY 0 is a dense control (same training, no pruning).')
 flags.DEFINE_float('label_weight', 1.0, 'Weight of the label loss.')
+flags.DEFINE_integer('window_stride', 0,
+                     'task.train_data.window_stride of the student runs: '
+                     'when > 0, reviews longer than the sequence also give '
+                     'windows starting every this many word pieces, as '
+                     'extra distillation inputs (the teacher is trained '
+                     'and every run is evaluated without them).')
+flags.DEFINE_float('mask_rate', 0.0,
+                   'task.train_data.mask_rate of the student runs: word '
+                   'pieces of the training inputs replaced by [MASK], drawn '
+                   'afresh each epoch, as further distillation inputs.')
 
 
 def _common(steps: int) -> list:
@@ -94,7 +104,9 @@ def student_command(init_name, imported, teacher_yaml, teacher_dir, sparsity,
       'task.pruning.begin_step=0',
       f'task.pruning.end_step={prune_end(steps)}',
       f'task.pruning.frequency={FLAGS.frequency}',
-      f'task.pruning.scope={FLAGS.scope}'] + _common(steps)
+      f'task.pruning.scope={FLAGS.scope}',
+      f'task.train_data.window_stride={FLAGS.window_stride}',
+      f'task.train_data.mask_rate={FLAGS.mask_rate}'] + _common(steps)
   return [sys.executable, 'train.py',
           '--experiment=sparse_bert/sentence_prediction',
           '--mode=train_and_eval',
@@ -191,6 +203,19 @@ def main(_):
   scope = ('each kernel to the target' if FLAGS.scope == 'per_matrix' else
            'one threshold over all the pruned kernels')
   inits = '; '.join(f'`{k}`: {v}' for k, v in INITS.items())
+  augment_flags, augment = '', 'the 2,000 reviews as they are'
+  if FLAGS.window_stride or FLAGS.mask_rate:
+    augment_flags = (f' --window_stride={FLAGS.window_stride}'
+                     f' --mask_rate={FLAGS.mask_rate:g}')
+    augment = ('augmented training inputs (the SparseBERT reference '
+               'distills on augmented data too): ' + ', '.join(filter(None, [
+                   FLAGS.window_stride and 'each review longer than the '
+                   'sequence also gives word-aligned windows every '
+                   f'{FLAGS.window_stride} word pieces '
+                   '(`task.train_data.window_stride`)',
+                   FLAGS.mask_rate and f'{FLAGS.mask_rate:.0%} of the word '
+                   'pieces masked afresh each epoch '
+                   '(`task.train_data.mask_rate`)'])))
   text = f"""{SECTION}
 
 SparseBERT (Xu et al., NAACL 2021) on the fine-food reviews (2,000 training,
@@ -202,13 +227,14 @@ steps. Students start from one of ({inits}) and are pruned by magnitude
 {prune_end(FLAGS.student_steps)} of {FLAGS.student_steps} (masks every
 {FLAGS.frequency} steps), then trained on at fixed masks, while distilled
 from the teacher (hidden-state MSE incl. embeddings + attention-map MSE +
-logits KL at T=1, label weight {FLAGS.label_weight:g}). Batch
+logits KL at T=1, label weight {FLAGS.label_weight:g}) on {augment}; the
+teacher is fine-tuned and every model evaluated on the plain data. Batch
 {FLAGS.batch_size}, seq {FLAGS.seq_length}, peak lr {FLAGS.learning_rate:g}
 (10% warmup, polynomial decay to 0) for every run; one run at a time on 2
 CPU cores. Command:
 
 ```
-python -m token_drop.benchmarks.sparse_bert_check --teacher_steps={FLAGS.teacher_steps} --student_steps={FLAGS.student_steps} --prune_until={FLAGS.prune_until:g} --frequency={FLAGS.frequency} --scope={FLAGS.scope} --runs={','.join(FLAGS.runs)} --batch_size={FLAGS.batch_size} --seq_length={FLAGS.seq_length} --learning_rate={FLAGS.learning_rate:g} --label_weight={FLAGS.label_weight:g}{teacher_flag}
+python -m token_drop.benchmarks.sparse_bert_check --teacher_steps={FLAGS.teacher_steps} --student_steps={FLAGS.student_steps} --prune_until={FLAGS.prune_until:g} --frequency={FLAGS.frequency} --scope={FLAGS.scope} --runs={','.join(FLAGS.runs)} --batch_size={FLAGS.batch_size} --seq_length={FLAGS.seq_length} --learning_rate={FLAGS.learning_rate:g} --label_weight={FLAGS.label_weight:g}{augment_flags}{teacher_flag}
 ```
 
 (the first student run is `python {shown}`).

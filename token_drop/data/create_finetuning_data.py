@@ -9,7 +9,9 @@ Sentence (pair) classification from a TSV/CSV file with a header:
     --max_seq_length=128 --output_file=/tmp/ff/train.tfrecord
 
 (`--text_columns=question1,question2` for pairs; `--label_list=neg,pos` maps
-label strings to ids 0..n-1, otherwise labels must be integer ids.)
+label strings to ids 0..n-1, otherwise labels must be integer ids;
+`--window_stride=31` adds windows of long texts to single-sentence training
+data, see finetuning_data.window_examples.)
 
 Token classification from a CoNLL-style file (first sub-word labelled):
 
@@ -60,28 +62,40 @@ def define_flags():
   flags.DEFINE_string('delimiter', '',
                       'Classification field delimiter (default from the '
                       'extension: .tsv tab, .csv comma).')
+  flags.DEFINE_integer('window_stride', 0,
+                       'Classification training data: when > 0, texts '
+                       'longer than the sequence also yield word-aligned '
+                       'windows starting every this many word pieces.')
   flags.mark_flags_as_required(['task', 'input_file', 'output_file'])
 
 
 def create(task: str, input_file: str, output_file: str, vocab_file: str,
            do_lower_case: bool = True, max_seq_length: int = 128,
            text_columns=('sentence',), label_column: str = 'label',
-           label_list=None, delimiter: str = '') -> dict:
+           label_list=None, delimiter: str = '',
+           window_stride: int = 0) -> dict:
   """Writes the TFRecords and their meta data; returns the meta data."""
   if task == 'classification':
     examples, label_list = finetuning_data.classification_examples(
         input_file, list(text_columns), label_column, label_list, delimiter)
+    if window_stride:
+      examples = finetuning_data.window_examples(
+          examples, vocab_file, do_lower_case, max_seq_length, window_stride)
     count = finetuning_data.write_classification(
         examples, label_list, vocab_file, do_lower_case, max_seq_length,
         output_file)
   else:
+    if window_stride:
+      raise checks.InputDataError('--window_stride is for classification '
+                                  'data; tagging splits long sentences.')
     examples, label_list = finetuning_data.read_conll(input_file, label_list)
     count = finetuning_data.write_tagging(examples, vocab_file, do_lower_case,
                                           max_seq_length, output_file)
   meta = dict(task=task, input_file=input_file, num_examples=len(examples),
               num_records=count, label_list=label_list,
               num_labels=len(label_list), max_seq_length=max_seq_length,
-              vocab_file=vocab_file, do_lower_case=do_lower_case)
+              vocab_file=vocab_file, do_lower_case=do_lower_case,
+              window_stride=window_stride)
   with open(output_file + '.meta.json', 'w', encoding='utf-8') as f:
     json.dump(meta, f, indent=2)
   return meta
@@ -92,7 +106,7 @@ def main(_):
     meta = create(FLAGS.task, FLAGS.input_file, FLAGS.output_file,
                   FLAGS.vocab_file, FLAGS.do_lower_case, FLAGS.max_seq_length,
                   FLAGS.text_columns, FLAGS.label_column, FLAGS.label_list,
-                  FLAGS.delimiter)
+                  FLAGS.delimiter, FLAGS.window_stride)
   except checks.InputDataError as e:
     raise SystemExit(f'error: {e}') from None
   print(f'wrote {meta["num_records"]} records ({meta["num_examples"]} '

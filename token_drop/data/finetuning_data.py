@@ -15,6 +15,13 @@ Two input kinds, each written in the format tfm's loaders read:
   the metrics); sentences longer than the sequence are split. Read by tfm's
   `TaggingDataLoader` (`bert/tagging`).
 
+`window_examples` augments single-sentence training data for distillation:
+a text longer than the sequence also yields word-aligned windows further in,
+so the student meets the teacher on more distinct inputs than the few
+thousand truncated texts (n-gram sampling in Tang et al. 2019, "Distilling
+Task-Specific Knowledge from BERT into Simple Neural Networks"; the SparseBERT
+reference trains on TinyBERT's augmented data).
+
 Bad input raises `checks.InputDataError` naming the file, line and value.
 """
 
@@ -208,6 +215,64 @@ def read_conll(path: str, label_list: Optional[Sequence[str]] = None):
 def tokenizer(vocab_file: str, do_lower_case: bool):
   checks.read_vocab(vocab_file)  # Names a missing/empty vocab file.
   return tokenization.FullTokenizer(vocab_file, do_lower_case=do_lower_case)
+
+
+def window_examples(examples, vocab_file: str, do_lower_case: bool,
+                    max_seq_length: int, stride: int):
+  """The examples plus word-aligned windows of the longer ones.
+
+  A text of more than `max_seq_length - 2` word pieces (what fits between
+  [CLS] and [SEP]) keeps its example, whose record holds the text's start,
+  and adds one example per further window: window k starts at the first word
+  at least `stride` word pieces after the start of window k-1, and holds the
+  words that fit; the last window reaches the end of the text. Each window
+  carries the text's label.
+
+  Args:
+    examples: Single-sentence `classifier_data_lib.InputExample`s.
+    vocab_file: WordPiece vocabulary (for the word-piece counts).
+    do_lower_case: Lower-case before WordPiece.
+    max_seq_length: The records' sequence length.
+    stride: Word pieces between window starts, 1..max_seq_length - 2.
+
+  Returns:
+    A list of examples: each input example followed by its windows.
+
+  Raises:
+    InputDataError: pair examples or a stride outside 1..max_seq_length - 2.
+  """
+  room = max_seq_length - 2
+  if not 1 <= stride <= room:
+    raise checks.InputDataError(
+        f'window stride {stride} must be between 1 and {room} '
+        f'(seq_length {max_seq_length} minus [CLS] and [SEP]).')
+  tok = tokenizer(vocab_file, do_lower_case)
+  out = []
+  for example in examples:
+    out.append(example)
+    if example.text_b is not None:
+      raise checks.InputDataError(
+          f'example {example.guid}: windows are for single-sentence data; '
+          'this one is a sentence pair.')
+    words = example.text_a.split()
+    ends = [0]  # ends[i]: word pieces in words[:i].
+    for word in words:
+      ends.append(ends[-1] + len(tok.tokenize(word)))
+    start, k = 0, 0
+    while ends[-1] - ends[start] > room:
+      nxt = start + 1
+      while nxt < len(words) and ends[nxt] - ends[start] < stride:
+        nxt += 1
+      if nxt >= len(words):
+        break
+      start, k = nxt, k + 1
+      stop = start + 1
+      while stop < len(words) and ends[stop + 1] - ends[start] <= room:
+        stop += 1
+      out.append(classifier_data_lib.InputExample(
+          guid=f'{example.guid}-w{k}', text_a=' '.join(words[start:stop]),
+          label=example.label, example_id=example.example_id))
+  return out
 
 
 def write_classification(examples, label_list, vocab_file: str,

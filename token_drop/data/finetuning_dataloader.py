@@ -18,6 +18,7 @@ import tempfile
 from typing import List, Optional
 
 from absl import logging
+import tensorflow as tf
 
 from official.nlp.data import data_loader_factory
 from official.nlp.data import sentence_prediction_dataloader as tfm_sp
@@ -46,6 +47,14 @@ class SentencePredictionRawDataConfig(tfm_sp.SentencePredictionDataConfig):
     vocab_file: WordPiece vocabulary of the encoder.
     do_lower_case: Lower-case before WordPiece (uncased vocabularies).
     cache_dir: Where built TFRecords go ('' = a folder in the system temp dir).
+    window_stride: Training data augmentation for distillation: when > 0, a
+      text longer than the sequence also yields word-aligned windows starting
+      every `window_stride` word pieces, each with the text's label
+      (`finetuning_data.window_examples`). Single-sentence training data only.
+    mask_rate: Training data augmentation for distillation: each word piece
+      of a training example (not [CLS], [SEP] or padding) becomes [MASK] with
+      this probability, drawn afresh every epoch (masking in Tang et al.
+      2019). Needs `vocab_file` for the ids of those tokens.
   """
   source_path: str = ''
   text_column: str = 'sentence'
@@ -56,6 +65,8 @@ class SentencePredictionRawDataConfig(tfm_sp.SentencePredictionDataConfig):
   vocab_file: str = ''
   do_lower_case: bool = True
   cache_dir: str = ''
+  window_stride: int = 0
+  mask_rate: float = 0.0
 
 
 @dataclasses.dataclass
@@ -106,6 +117,14 @@ def build_sentence_prediction_records(
                   label_list=params.label_list, delimiter=params.delimiter,
                   do_lower_case=params.do_lower_case,
                   seq_length=params.seq_length)
+  if params.window_stride:
+    # Windows would be scored as separate examples in an evaluation.
+    if not params.is_training or params.text_b_column:
+      raise checks.InputDataError(
+          f'data {params.source_path!r}: window_stride='
+          f'{params.window_stride} augments single-sentence training data '
+          'only (is_training true, no text_b_column); set it to 0 here.')
+    settings['window_stride'] = params.window_stride
   if not os.path.exists(params.source_path):
     raise checks.InputDataError(
         f'fine-tuning data {params.source_path!r} does not exist (relative '
@@ -117,6 +136,10 @@ def build_sentence_prediction_records(
   examples, label_list = finetuning_data.classification_examples(
       params.source_path, columns, params.label_column, params.label_list,
       params.delimiter)
+  if params.window_stride:
+    examples = finetuning_data.window_examples(
+        examples, params.vocab_file, params.do_lower_case, params.seq_length,
+        params.window_stride)
   count = finetuning_data.write_atomically(
       path, lambda tmp: finetuning_data.write_classification(
           examples, label_list, params.vocab_file, params.do_lower_case,
@@ -187,12 +210,31 @@ class SentencePredictionRawDataLoader(tfm_sp.SentencePredictionDataLoader):
   """tfm's sentence prediction loader on TFRecords built from `source_path`."""
 
   def __init__(self, params: SentencePredictionRawDataConfig):
+    self._mask_ids = None
+    if params.mask_rate:
+      if not 0 < params.mask_rate < 1 or not params.is_training:
+        raise checks.InputDataError(
+            f'data {params.source_path or params.input_path!r}: mask_rate='
+            f'{params.mask_rate} must be in (0, 1) and on training data '
+            '(is_training true).')
+      vocab = checks.read_vocab(params.vocab_file)
+      self._mask_ids = [vocab[t] for t in ('[MASK]', '[CLS]', '[SEP]')]
     if params.source_path:
       params = params.replace(
           input_path=build_sentence_prediction_records(params))
     elif params.input_path:
       checks.expand_input_path(params.input_path)
     super().__init__(params)
+
+  def _parse(self, record):
+    features = super()._parse(record)
+    if self._mask_ids:
+      mask, cls, sep = self._mask_ids
+      ids = features['input_word_ids']
+      hit = ((tf.random.uniform(tf.shape(ids)) < self._params.mask_rate)
+             & (features['input_mask'] > 0) & (ids != cls) & (ids != sep))
+      features['input_word_ids'] = tf.where(hit, mask, ids)
+    return features
 
 
 @data_loader_factory.register_data_loader_cls(TaggingRawDataConfig)
