@@ -213,6 +213,9 @@ def test_windows_of_long_texts_are_word_aligned(tmp_path):
   with pytest.raises(checks.InputDataError, match='window_stride=5 augments'):
     finetuning_dataloader.SentencePredictionRawDataLoader(
         params.replace(is_training=False))
+  with pytest.raises(checks.InputDataError, match='needs source_path'):
+    finetuning_dataloader.SentencePredictionRawDataLoader(
+        params.replace(source_path='', input_path=built))
 
   meta = create_finetuning_data.create(
       'classification', str(path), str(tmp_path / 'w.tfrecord'), VOCAB,
@@ -255,6 +258,11 @@ def test_mask_rate_masks_word_pieces_afresh_each_epoch(tmp_path):
               params.replace(is_training=True, mask_rate=1.5)):
     with pytest.raises(checks.InputDataError, match='must be in'):
       finetuning_dataloader.SentencePredictionRawDataLoader(bad)
+  no_mask = tmp_path / 'vocab.txt'
+  no_mask.write_text('[PAD]\n[CLS]\n[SEP]\nreview\n')
+  with pytest.raises(checks.InputDataError, match=r"has no \['\[MASK\]'\]"):
+    finetuning_dataloader.SentencePredictionRawDataLoader(params.replace(
+        is_training=True, mask_rate=0.3, vocab_file=str(no_mask)))
 
 
 def test_bundled_data_matches_demo_configs():

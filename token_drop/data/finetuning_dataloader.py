@@ -218,7 +218,16 @@ class SentencePredictionRawDataLoader(tfm_sp.SentencePredictionDataLoader):
             f'{params.mask_rate} must be in (0, 1) and on training data '
             '(is_training true).')
       vocab = checks.read_vocab(params.vocab_file)
+      missing = [t for t in ('[MASK]', '[CLS]', '[SEP]') if t not in vocab]
+      if missing:
+        raise checks.InputDataError(
+            f'mask_rate: vocab_file {params.vocab_file!r} has no {missing}.')
       self._mask_ids = [vocab[t] for t in ('[MASK]', '[CLS]', '[SEP]')]
+    if params.window_stride and not params.source_path:
+      # Windows are cut from the text; TFRecords hold it truncated already.
+      raise checks.InputDataError(
+          f'data {params.input_path!r}: window_stride={params.window_stride} '
+          'needs source_path (a text file), not TFRecords.')
     if params.source_path:
       params = params.replace(
           input_path=build_sentence_prediction_records(params))
