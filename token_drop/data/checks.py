@@ -67,6 +67,15 @@ def read_vocab(vocab_file: str) -> Dict[str, int]:
   return {token: i for i, token in enumerate(tokens)}
 
 
+def special_id(vocab: Dict[str, int], token: str, vocab_file: str) -> int:
+  """The id of a special token such as [MASK]; raises naming the file."""
+  if token not in vocab:
+    raise InputDataError(
+        f'vocab_file {vocab_file!r} has no {token} token; a BERT WordPiece '
+        'vocabulary needs [PAD], [UNK], [CLS], [SEP] and [MASK].')
+  return vocab[token]
+
+
 def check_vocab_size(vocab_file: str, vocab_size: int, where: str) -> None:
   """Checks that the vocabulary has as many entries as the embedding table."""
   size = len(read_vocab(vocab_file))

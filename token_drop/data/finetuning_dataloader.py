@@ -218,11 +218,8 @@ class SentencePredictionRawDataLoader(tfm_sp.SentencePredictionDataLoader):
             f'{params.mask_rate} must be in (0, 1) and on training data '
             '(is_training true).')
       vocab = checks.read_vocab(params.vocab_file)
-      missing = [t for t in ('[MASK]', '[CLS]', '[SEP]') if t not in vocab]
-      if missing:
-        raise checks.InputDataError(
-            f'mask_rate: vocab_file {params.vocab_file!r} has no {missing}.')
-      self._mask_ids = [vocab[t] for t in ('[MASK]', '[CLS]', '[SEP]')]
+      self._mask_ids = [checks.special_id(vocab, t, params.vocab_file)
+                        for t in ('[MASK]', '[CLS]', '[SEP]')]
     if params.window_stride and not params.source_path:
       # Windows are cut from the text; TFRecords hold it truncated already.
       raise checks.InputDataError(
@@ -240,7 +237,11 @@ class SentencePredictionRawDataLoader(tfm_sp.SentencePredictionDataLoader):
     if self._mask_ids:
       mask, cls, sep = self._mask_ids
       ids = features['input_word_ids']
-      hit = ((tf.random.uniform(tf.shape(ids)) < self._params.mask_rate)
+      # Stateful, so one training iterator draws new masks every epoch. Not
+      # repeatable: tfm's reader maps in parallel, so which example gets
+      # which draw varies from run to run even with an op seed.
+      draw = tf.random.uniform(tf.shape(ids))
+      hit = ((draw < self._params.mask_rate)
              & (features['input_mask'] > 0) & (ids != cls) & (ids != sep))
       features['input_word_ids'] = tf.where(hit, mask, ids)
     return features

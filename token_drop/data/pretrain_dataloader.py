@@ -20,7 +20,7 @@ training run is reproducible.
 """
 
 import dataclasses
-from typing import Mapping, Optional
+from typing import Optional
 
 import tensorflow as tf
 import tensorflow_text as tf_text
@@ -57,14 +57,6 @@ def upgrade_config(config: pretrain_dataloader.BertPretrainDataConfig
   if isinstance(config, PretrainDataConfig):
     return config
   return PretrainDataConfig(**config.as_dict())
-
-
-def _special_id(vocab: Mapping[str, int], token: str, vocab_file: str) -> int:
-  if token not in vocab:
-    raise checks.InputDataError(
-        f'vocab_file {vocab_file!r} has no {token} token; a BERT WordPiece '
-        'vocabulary needs [PAD], [UNK], [CLS], [SEP] and [MASK].')
-  return vocab[token]
 
 
 def mask_tokens(input_ids: tf.Tensor, *, seed: tf.Tensor,
@@ -146,11 +138,11 @@ class TextPretrainDataLoader:
     self._files = checks.expand_input_path(params.input_path)
     vocab = checks.read_vocab(params.vocab_file)
     self._vocab_size = len(vocab)
-    self._pad_id = _special_id(vocab, '[PAD]', params.vocab_file)
-    self._cls_id = _special_id(vocab, '[CLS]', params.vocab_file)
-    self._sep_id = _special_id(vocab, '[SEP]', params.vocab_file)
-    self._mask_id = _special_id(vocab, '[MASK]', params.vocab_file)
-    _special_id(vocab, '[UNK]', params.vocab_file)
+    self._pad_id = checks.special_id(vocab, '[PAD]', params.vocab_file)
+    self._cls_id = checks.special_id(vocab, '[CLS]', params.vocab_file)
+    self._sep_id = checks.special_id(vocab, '[SEP]', params.vocab_file)
+    self._mask_id = checks.special_id(vocab, '[MASK]', params.vocab_file)
+    checks.special_id(vocab, '[UNK]', params.vocab_file)
 
   def _token_stream(self, input_context):
     """Dataset of int32 token ids, [SEP] between documents."""
