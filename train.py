@@ -18,6 +18,7 @@ time budget or early stop (final checkpoint, evaluation, exit 0), and the run
 ends with a short report.
 """
 
+import json
 import os
 import sys
 from typing import Optional
@@ -52,14 +53,39 @@ flags.DEFINE_bool(
 _USER_ERRORS = (config_parser.ConfigError, checks.InputDataError)
 
 
-def _format_logs(logs) -> str:
-  items = []
-  for key in sorted(logs):
+def _float_logs(logs) -> dict:
+  """The scalar entries of a logs dict, as Python floats."""
+  values = {}
+  for key, value in logs.items():
     try:
-      items.append(f'{key}={float(logs[key]):.4g}')
+      values[key] = float(value)
     except (TypeError, ValueError):
       continue
-  return ', '.join(items)
+  return values
+
+
+def _format_logs(logs) -> str:
+  return ', '.join(f'{key}={value:.4g}'
+                   for key, value in sorted(_float_logs(logs).items()))
+
+
+def write_metrics(trainer, model_dir: str) -> None:
+  """Writes the run's final train and validation metrics to metrics.json.
+
+  Scripts and users read results from this file instead of the console; the
+  chief alone writes it, like checkpoints and summaries.
+
+  Args:
+    trainer: The trainer of the finished run.
+    model_dir: The run's model_dir.
+  """
+  if not trainer.strategy.extended.should_checkpoint:
+    return
+  metrics = {'step': int(trainer.global_step.numpy()),
+             'train': _float_logs(trainer.last_train_logs),
+             'validation': _float_logs(trainer.last_eval_logs)}
+  with tf.io.gfile.GFile(os.path.join(model_dir, 'metrics.json'), 'w') as f:
+    f.write(json.dumps(metrics, indent=2, sort_keys=True) + '\n')
 
 
 def run(params, model_dir: str, mode: str,
@@ -130,6 +156,7 @@ def main(_):
     logging.error('%s', e)
     sys.exit(f'error: {e}')
   train_utils.save_gin_config(FLAGS.mode, model_dir)
+  write_metrics(trainer, model_dir)
   if trainer.last_train_logs:
     print(f'final train metrics: {_format_logs(trainer.last_train_logs)}')
   if trainer.last_eval_logs:
