@@ -8,6 +8,7 @@ are neither updated nor saved with the student.
 """
 
 import dataclasses
+import math
 from typing import Any, Dict, List, Optional, Sequence
 
 from absl import logging
@@ -128,10 +129,13 @@ def kl_distillation_loss(teacher_logits: tf.Tensor, student_logits: tf.Tensor,
                          weights: Optional[tf.Tensor] = None) -> tf.Tensor:
   """T^2 * KL(softmax(teacher / T) || softmax(student / T)), weighted mean.
 
-  The T^2 factor keeps the gradient scale independent of the temperature
-  (Hinton et al., 2015). KL differs from the soft cross-entropy by the
-  teacher's entropy only, so the gradients are the same, and it is zero when
-  the logits agree.
+  The KL is summed over the classes and averaged over positions (weighted);
+  the T^2 factor keeps the gradient scale independent of the temperature
+  (Hinton et al., 2015). It is 0 when the logits agree. Its gradient with
+  respect to the student logits is T * (q - p) per position (q, p the
+  student's and teacher's softmax at T), i.e. C * T^2 times the gradient of
+  `soft_cross_entropy_loss` (C classes, same positions): the two differ in
+  value by the teacher's entropy, which is constant in the student.
 
   Args:
     teacher_logits: [..., classes].
@@ -155,6 +159,75 @@ def kl_distillation_loss(teacher_logits: tf.Tensor, student_logits: tf.Tensor,
   weights = tf.cast(weights, tf.float32)
   return tf.math.divide_no_nan(tf.reduce_sum(per_position * weights),
                                tf.reduce_sum(weights))
+
+
+def soft_cross_entropy_loss(teacher_logits: tf.Tensor,
+                            student_logits: tf.Tensor,
+                            temperature: float) -> tf.Tensor:
+  """mean(-softmax(teacher / T) * log_softmax(student / T)) (TinyBERT).
+
+  The logits term of TinyBERT's and SparseBERT's task distillation
+  (`soft_cross_entropy` of their task_distill.py): averaged over every
+  position AND class, with no T^2 factor. It equals (KL + H(teacher)) / C for
+  C classes, so its gradient is that of `kl_distillation_loss` divided by
+  C * T^2; it is not 0 when the logits agree (it is the teacher's entropy
+  / C then).
+
+  Args:
+    teacher_logits: [..., classes].
+    student_logits: [..., classes], same shape.
+    temperature: Softmax temperature T (both logits are divided by it).
+
+  Returns:
+    A scalar loss.
+  """
+  teacher_logits = tf.cast(tf.stop_gradient(teacher_logits), tf.float32)
+  student_logits = tf.cast(student_logits, tf.float32)
+  teacher_probs = tf.nn.softmax(teacher_logits / temperature)
+  student_log_probs = tf.nn.log_softmax(student_logits / temperature)
+  return tf.reduce_mean(-teacher_probs * student_log_probs)
+
+
+def bort_kldiv_loss(teacher_logits: tf.Tensor, student_logits: tf.Tensor,
+                    temperature: float, weights: tf.Tensor) -> tf.Tensor:
+  """The distillation term exactly as Bort's released code computes it.
+
+  alexa/bort (utils/pretraining_distillation_utils.py) calls MXNet's
+  `KLDivLoss(from_logits=False)` with the student's softmax(z_s / T) as
+  prediction and the teacher's softmax(z_t / T) as label. With
+  `from_logits=False` MXNet applies log_softmax to the prediction, so the
+  term compares the teacher's distribution with log_softmax of the student's
+  *probabilities* (almost uniform over the vocabulary), averages over the
+  vocabulary instead of summing, and is scaled by T^2 / (number of masks):
+
+    T^2 * sum_i w_i * mean_v p_t (log(p_t + 1e-12) - log_softmax(p_s))
+        / (sum_i w_i + 1e-8).
+
+  Its value is about (log V - H(p_t)) T^2 / V and its gradient reaches the
+  student logits only through p_s, scaled by 1 / V: the term is almost
+  constant (about 1e-4 with gradients about 1e-10 for V = 30522, T = 2), so
+  Bort was in effect trained on its MLM term alone (`kl_distillation_loss`
+  is the distillation it meant).
+
+  Args:
+    teacher_logits: [..., vocab].
+    student_logits: [..., vocab], same shape.
+    temperature: Softmax temperature T.
+    weights: [...] weights of the positions (masked_lm_weights).
+
+  Returns:
+    A scalar loss.
+  """
+  teacher_logits = tf.cast(tf.stop_gradient(teacher_logits), tf.float32)
+  student_logits = tf.cast(student_logits, tf.float32)
+  teacher_probs = tf.nn.softmax(teacher_logits / temperature)
+  student_probs = tf.nn.softmax(student_logits / temperature)
+  per_position = tf.reduce_mean(
+      teacher_probs * (tf.math.log(teacher_probs + 1e-12) -
+                       tf.nn.log_softmax(student_probs)), axis=-1)
+  weights = tf.cast(weights, tf.float32)
+  return (temperature**2) * tf.reduce_sum(per_position * weights) / (
+      tf.reduce_sum(weights) + 1e-8)
 
 
 def uniform_layer_map(num_student_layers: int,
@@ -217,7 +290,13 @@ def hidden_mse_loss(teacher_hidden: Sequence[tf.Tensor],
 def attention_mse_loss(teacher_scores: Sequence[tf.Tensor],
                        student_scores: Sequence[tf.Tensor],
                        input_mask: Optional[tf.Tensor] = None) -> tf.Tensor:
-  """Sum over matched layers of the MSE between attention maps.
+  """Sum over matched layers of the MSE between attention probabilities.
+
+  This package's earlier attention term (`attention_target: probabilities`):
+  for each real query, the mean over heads and keys of the squared
+  difference of the softmax outputs; the mean over real queries. Probabilities
+  lie in [0, 1] and mostly near 0, so at weight 1 this term is small next to
+  the hidden-state MSE; `attention_score_mse_loss` is the reference's.
 
   Args:
     teacher_scores: [batch, heads, query, key] tensors.
@@ -241,4 +320,91 @@ def attention_mse_loss(teacher_scores: Sequence[tf.Tensor],
     weights = _token_weights(input_mask, per_query)
     total += tf.math.divide_no_nan(tf.reduce_sum(per_query * weights),
                                    tf.reduce_sum(weights))
+  return total
+
+
+# BERT's additive attention mask (TinyBERT's modeling.py, -10000 on padded
+# keys); TinyBERT's attention loss zeroes every entry at or below -1e2.
+_ADDITIVE_MASK = -10000.0
+_SCORE_FLOOR = -1e2
+
+
+def attention_logits(block: tf_keras.layers.Layer, layer_input: tf.Tensor,
+                     input_mask: Optional[tf.Tensor] = None) -> tf.Tensor:
+  """Pre-softmax attention scores of one tfm TransformerEncoderBlock.
+
+  Returns QK^T / sqrt(d) + mask, where the mask adds -10000 on padded keys as
+  TinyBERT's (and SparseBERT's) BERT does, recomputed from the block's input
+  with the block's own query and key projections (the same arithmetic, in the
+  same dtype, as inside the block; under XLA the duplicate projections are
+  merged with the block's).
+
+  Why private attributes: tfm's TransformerEncoderBlock and tf_keras'
+  MultiHeadAttention only return the attention *probabilities*
+  (`return_attention_scores` gives the softmax output); there is no public
+  way to get the scores or the query/key projections. This is the one place
+  that reads `_attention_layer`, `_norm_first`, `_attention_layer_norm`,
+  `_query_dense`, `_key_dense` and `_key_dim`.
+
+  Args:
+    block: A TransformerEncoderBlock (e.g. `encoder.transformer_layers[i]`)
+      with its default attention (tf_keras MultiHeadAttention, full output
+      range).
+    layer_input: [batch, seq, hidden], the block's input (the embedding
+      output for the first block, else the previous block's output).
+    input_mask: Optional [batch, seq] 0/1 mask of the keys.
+
+  Returns:
+    [batch, heads, query, key] scores in the block's compute dtype.
+  """
+  # pylint: disable=protected-access
+  attention = block._attention_layer
+  if not isinstance(attention, tf_keras.layers.MultiHeadAttention):
+    raise ValueError(
+        f'attention scores need tf_keras MultiHeadAttention, got '
+        f'{type(attention).__name__} in {block.name}.')
+  x = block._attention_layer_norm(layer_input) if block._norm_first else (
+      layer_input)
+  query = attention._query_dense(x)  # [batch, query, heads, dim]
+  key = attention._key_dense(x)  # [batch, key, heads, dim]
+  # Scaled before the product, as MultiHeadAttention._compute_attention does.
+  query = tf.multiply(query, 1.0 / math.sqrt(float(attention._key_dim)))
+  # pylint: enable=protected-access
+  scores = tf.einsum('bsnh,btnh->bnts', key, query)
+  if input_mask is not None:
+    padded = 1.0 - tf.cast(input_mask, scores.dtype)
+    scores += padded[:, tf.newaxis, tf.newaxis, :] * tf.cast(
+        _ADDITIVE_MASK, scores.dtype)
+  return scores
+
+
+def attention_score_mse_loss(teacher_scores: Sequence[tf.Tensor],
+                             student_scores: Sequence[tf.Tensor]
+                            ) -> tf.Tensor:
+  """Sum over matched layers of TinyBERT's attention-score MSE.
+
+  As TinyBERT's and SparseBERT's task_distill.py: entries <= -1e2 (the masked
+  keys, which carry -10000) are replaced by 0 on both sides, then the mean
+  squared difference over every [batch, heads, query, key] entry, padded
+  queries included. When the head counts differ, both sides are averaged over
+  heads first (the reference needs equal counts).
+
+  Args:
+    teacher_scores: [batch, heads, query, key] pre-softmax scores with the
+      additive mask (`attention_logits`).
+    student_scores: Same number of tensors.
+
+  Returns:
+    A scalar loss.
+  """
+  total = tf.constant(0.0)
+  for t, s in zip(teacher_scores, student_scores, strict=True):
+    t = tf.cast(tf.stop_gradient(t), tf.float32)
+    s = tf.cast(s, tf.float32)
+    t = tf.where(t <= _SCORE_FLOOR, tf.zeros_like(t), t)
+    s = tf.where(s <= _SCORE_FLOOR, tf.zeros_like(s), s)
+    if t.shape[1] != s.shape[1]:
+      t = tf.reduce_mean(t, axis=1, keepdims=True)
+      s = tf.reduce_mean(s, axis=1, keepdims=True)
+    total += tf.reduce_mean(tf.math.squared_difference(s, t))
   return total

@@ -8,13 +8,28 @@ dropout the reference implementation leaves on). The loss is
 
   hidden_weight    * sum_l MSE(h_s[l], h_t[map(l)])   (embeddings + layers)
 + attention_weight * sum_l MSE(A_s[l], A_t[map(l)])   (attention maps)
-+ logits_weight    * T^2 KL(softmax(z_t/T) || softmax(z_s/T))
++ logits_weight    * L_logits(z_t, z_s, T)
 + label_weight     * CE(labels, z_s)                  (0 in the paper)
 
-KL has the gradients of the paper's soft cross-entropy (they differ by the
-teacher's entropy, a constant) and is 0 when student and teacher agree.
-`map` is `distillation.uniform_layer_map` unless `layer_map` lists a teacher
-layer per student layer, so students with fewer layers (Bort-like) work.
+By default the terms are those of the reference code (SparseBERT's
+task_distill, built on TinyBERT's):
+
+* `attention_target: scores`: A are the pre-softmax scores QK^T/sqrt(d)
+  plus BERT's -10000 mask, entries <= -1e2 set to 0, MSE over every
+  [batch, head, query, key] entry (`distillation.attention_score_mse_loss`).
+  `probabilities` is this package's earlier term: MSE of the softmax outputs
+  over real queries (`distillation.attention_mse_loss`), far smaller at
+  weight 1.
+* `logits_loss: soft_cross_entropy`: mean over batch x classes of
+  -softmax(z_t/T) log_softmax(z_s/T), no T^2
+  (`distillation.soft_cross_entropy_loss`). `kl` is this package's earlier
+  T^2 KL summed over classes (`distillation.kl_distillation_loss`): the same
+  gradients times num_classes * T^2, and 0 when student and teacher agree.
+
+The hidden-state MSE ignores padded positions (the reference averages over
+them too). `map` is `distillation.uniform_layer_map` unless `layer_map`
+lists a teacher layer per student layer, so students with fewer layers
+(Bort-like) work.
 
 Per-layer outputs come from tfm's own BertEncoderV2 switches: the task builds
 both encoders with `return_word_embeddings` (embedding output) and
@@ -23,12 +38,13 @@ probabilities of its MultiHeadAttention, i.e. softmax(QK^T/sqrt(d)) before
 dropout) on a copy of the encoder config; these switches add no variables,
 so checkpoints and params.yaml are unchanged. A second Keras view of the same
 classifier graph returns logits, hidden states and attention maps in one
-forward pass.
+forward pass; the pre-softmax scores are recomputed from each block's input
+(`distillation.attention_logits`), as tfm returns only probabilities.
 """
 
 import copy
 import dataclasses
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import tensorflow as tf
 import tf_keras
@@ -38,6 +54,7 @@ from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import models
 from official.nlp.tasks import sentence_prediction
+from token_drop.core import config_parser
 from token_drop.layers import pruning as pruning_lib
 from token_drop.tasks import distillation
 from token_drop.tasks import loss_scaling
@@ -63,6 +80,11 @@ class ClassifierTeacherConfig(base_config.Config):
   allow_untrained: bool = False
 
 
+# Choices of LayerDistillationConfig; the first is the reference's.
+ATTENTION_TARGETS = ('scores', 'probabilities')
+LOGITS_LOSSES = ('soft_cross_entropy', 'kl')
+
+
 @dataclasses.dataclass
 class LayerDistillationConfig(base_config.Config):
   """Weights and settings of the SparseBERT distillation loss.
@@ -70,11 +92,17 @@ class LayerDistillationConfig(base_config.Config):
   Attributes:
     hidden_weight: Weight of the summed hidden-state MSEs.
     attention_weight: Weight of the summed attention-map MSEs.
-    logits_weight: Weight of the T^2-scaled KL between logits.
+    logits_weight: Weight of the logits term.
     label_weight: Weight of the cross-entropy with the labels.
     temperature: Softmax temperature T of the logits term.
     layer_map: Teacher layer (1-based) for each student layer; empty =
       uniform.
+    attention_target: `scores` (the reference: pre-softmax scores, masked
+      entries zeroed, MSE over all entries) or `probabilities` (this
+      package's earlier term: softmax outputs, real queries only).
+    logits_loss: `soft_cross_entropy` (the reference: mean over batch x
+      classes, no T^2) or `kl` (T^2 KL summed over classes, mean over the
+      batch: gradients num_classes * T^2 times larger).
   """
   hidden_weight: float = 1.0
   attention_weight: float = 1.0
@@ -82,6 +110,17 @@ class LayerDistillationConfig(base_config.Config):
   label_weight: float = 0.0
   temperature: float = 1.0
   layer_map: List[int] = dataclasses.field(default_factory=list)
+  attention_target: str = 'scores'
+  logits_loss: str = 'soft_cross_entropy'
+
+  def check(self):
+    """Raises config_parser.ConfigError naming a bad choice."""
+    for key, choices in (('attention_target', ATTENTION_TARGETS),
+                         ('logits_loss', LOGITS_LOSSES)):
+      if getattr(self, key) not in choices:
+        raise config_parser.ConfigError(
+            f'task.distillation.{key}={getattr(self, key)!r}: expected one '
+            f'of {", ".join(choices)}.')
 
 
 @dataclasses.dataclass
@@ -120,15 +159,41 @@ def build_classifier(model_config: sentence_prediction.ModelConfig
       use_encoder_pooler=model_config.use_encoder_pooler)
 
 
-def distillation_view(classifier: tf_keras.Model) -> tf_keras.Model:
-  """Same layers as `classifier`; returns logits, hidden states, attention."""
+def distillation_view(classifier: tf_keras.Model,
+                      attention_target: str = 'scores'
+                     ) -> Callable[..., Dict[str, Any]]:
+  """Same layers as `classifier`; returns logits, hidden states, attention.
+
+  Args:
+    classifier: A classifier from `build_classifier`.
+    attention_target: `scores` (pre-softmax, with the additive mask) or
+      `probabilities` (what the encoder returns).
+
+  Returns:
+    A callable `(features, training) -> dict(logits, hidden, attention)`;
+    `hidden` holds the embedding output and every layer's output, `attention`
+    one [batch, heads, query, key] map per layer.
+  """
   encoder = classifier.checkpoint_items['encoder']
   out = encoder.output
-  return tf_keras.Model(
+  view = tf_keras.Model(
       classifier.inputs,
       dict(logits=classifier.outputs[0],
            hidden=[out['word_embeddings']] + list(out['encoder_outputs']),
            attention=list(out['attention_scores'])))
+  if attention_target == 'probabilities':
+    return view
+  blocks = list(encoder.transformer_layers)
+
+  def with_scores(features, training=None):
+    outputs = view(features, training=training)
+    # Block i reads hidden[i]: the embedding output, then each block's output.
+    scores = [distillation.attention_logits(block, hidden,
+                                            features.get('input_mask'))
+              for block, hidden in zip(blocks, outputs['hidden'][:-1])]
+    return dict(outputs, attention=scores)
+
+  return with_scores
 
 
 def restore_classifier_teacher(teacher: tf_keras.Model,
@@ -149,10 +214,11 @@ class DistilledSentencePredictionTask(
   """Sentence prediction trained on a teacher's layers, attention and logits."""
 
   def __init__(self, params, logging_dir=None, name=None):
+    params.distillation.check()
     super().__init__(params, logging_dir=logging_dir, name=name)
     self._teacher = None
     self._teacher_view = None
-    self._views: Dict[int, tf_keras.Model] = {}
+    self._views: Dict[int, Callable[..., Dict[str, Any]]] = {}
     self._layer_map: Optional[List[int]] = None
 
   @property
@@ -167,13 +233,14 @@ class DistilledSentencePredictionTask(
     if self.task_config.hub_module_url:
       raise ValueError('task.hub_module_url is not supported by distillation;'
                        ' use task.init_checkpoint.')
+    attention_target = self.task_config.distillation.attention_target
     student = build_classifier(self.task_config.model)
-    self._views[id(student)] = distillation_view(student)
+    self._views[id(student)] = distillation_view(student, attention_target)
     if self._teacher is None:
       teacher_config = self.task_config.teacher
       self._teacher = restore_classifier_teacher(
           build_classifier(teacher_config.model), teacher_config)
-      self._teacher_view = distillation_view(self._teacher)
+      self._teacher_view = distillation_view(self._teacher, attention_target)
     self._layer_map = self._check_shapes()
     return student
 
@@ -217,12 +284,20 @@ class DistilledSentencePredictionTask(
         teacher_out['hidden'][l] for l in self._layer_map]
     mapped_attention = [teacher_out['attention'][l - 1]
                         for l in self._layer_map]
+    if config.attention_target == 'scores':
+      attention_mse = distillation.attention_score_mse_loss(
+          mapped_attention, student_out['attention'])
+    else:
+      attention_mse = distillation.attention_mse_loss(
+          mapped_attention, student_out['attention'], input_mask)
+    logits_loss = (distillation.soft_cross_entropy_loss
+                   if config.logits_loss == 'soft_cross_entropy' else
+                   distillation.kl_distillation_loss)
     losses = dict(
         hidden_mse=distillation.hidden_mse_loss(
             mapped_hidden, student_out['hidden'], input_mask),
-        attention_mse=distillation.attention_mse_loss(
-            mapped_attention, student_out['attention'], input_mask),
-        logits_kd=distillation.kl_distillation_loss(
+        attention_mse=attention_mse,
+        logits_kd=logits_loss(
             teacher_out['logits'], student_out['logits'], config.temperature),
         label_loss=tf.reduce_mean(
             tf_keras.losses.sparse_categorical_crossentropy(
