@@ -33,3 +33,55 @@ def encoder_flops(num_layers: int, seq_length: int, hidden: int,
 def mlm_head_flops(num_predictions: int, hidden: int, vocab_size: int) -> int:
   """Forward FLOPs of BERT's MLM head (transform + logits), per sequence."""
   return num_predictions * (2 * hidden * hidden + 2 * hidden * vocab_size)
+
+
+def token_drop_encoder_flops(num_layers: int, seq_length: int, keep: int,
+                             hidden: int, inner: int, start: int,
+                             end: int) -> int:
+  """Forward FLOPs of a token-dropping encoder in training, per sequence.
+
+  Args:
+    num_layers: Number of transformer layers.
+    seq_length: Sequence length.
+    keep: Tokens kept in the dropping layers.
+    hidden: Hidden size.
+    inner: Feed-forward (intermediate) size.
+    start: First layer whose queries are only the kept tokens (it attends to
+      all tokens).
+    end: First layer that sees the full sequence again.
+
+  Returns:
+    FLOPs.
+  """
+  total = 0
+  for i in range(num_layers):
+    if i == start and start < end:
+      total += layer_flops(keep, seq_length, hidden, inner)
+    elif start < i < end:
+      total += layer_flops(keep, keep, hidden, inner)
+    else:
+      total += layer_flops(seq_length, seq_length, hidden, inner)
+  return total
+
+
+def narrow_encoder_flops(num_layers: int, full_length_layers: int,
+                         seq_length: int, queries: int, hidden: int,
+                         inner: int) -> int:
+  """Forward FLOPs of a NarrowBERT encoder (sparse queries), per sequence.
+
+  Args:
+    num_layers: Number of transformer layers.
+    full_length_layers: Layers at full length before the narrow ones.
+    seq_length: Sequence length.
+    queries: Narrow positions (e.g. masked-LM targets, or 1 for [CLS]).
+    hidden: Hidden size.
+    inner: Feed-forward (intermediate) size.
+
+  Returns:
+    FLOPs (each narrow layer projects keys and values of the whole sequence).
+  """
+  full = full_length_layers * layer_flops(seq_length, seq_length, hidden,
+                                          inner)
+  narrow = (num_layers - full_length_layers) * layer_flops(
+      queries, seq_length, hidden, inner)
+  return full + narrow

@@ -48,8 +48,7 @@ def model_flops(kind: str, seq: int, narrow: bool, preds: int = 76,
   h, inner = s['hidden'], s['inner']
   queries = preds if kind == 'pretrain' else 1
   full = s['full'] if narrow else s['layers']
-  total = full * flops.layer_flops(seq, seq, h, inner)
-  total += (s['layers'] - full) * flops.layer_flops(queries, seq, h, inner)
+  total = flops.narrow_encoder_flops(s['layers'], full, seq, queries, h, inner)
   if kind == 'pretrain':
     total += flops.mlm_head_flops(preds, h, VOCAB)
   return total

@@ -46,18 +46,11 @@ VOCAB = 30522
 
 def model_flops(s: Dict[str, int], token_drop: bool) -> int:
   """Forward FLOPs per sequence of the encoder layers plus the MLM head."""
-  start, end = token_drop_bert.default_drop_layers(s['layers'])
-  seq, keep, h, inner = s['seq'], s['keep'], s['hidden'], s['inner']
-  total = 0
-  for i in range(s['layers']):
-    if token_drop and i == start:
-      total += flops.layer_flops(keep, seq, h, inner)
-    elif token_drop and start < i < end:
-      total += flops.layer_flops(keep, keep, h, inner)
-    else:
-      total += flops.layer_flops(seq, seq, h, inner)
-  total += flops.mlm_head_flops(s['preds'], h, VOCAB)
-  return total
+  start, end = (token_drop_bert.default_drop_layers(s['layers'])
+                if token_drop else (0, 0))
+  return (flops.token_drop_encoder_flops(s['layers'], s['seq'], s['keep'],
+                                         s['hidden'], s['inner'], start, end)
+          + flops.mlm_head_flops(s['preds'], s['hidden'], VOCAB))
 
 
 def _task_config(s: Dict[str, int], token_drop: bool):

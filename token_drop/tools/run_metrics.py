@@ -1,0 +1,64 @@
+"""Reads what a train.py run wrote: metrics.json and TensorBoard scalars.
+
+Scripts compare runs from these files, never from console text:
+`metrics.json` holds the final train and validation metrics (written by
+train.py at the end of a run), and the event files under `model_dir/train`
+and `model_dir/validation` hold every summary step.
+"""
+
+import collections
+import glob
+import json
+import os
+from typing import Dict, List, Tuple
+
+import tensorflow as tf
+
+Curve = List[Tuple[int, float]]
+
+
+def read_metrics(model_dir: str) -> dict:
+  """The final metrics of a finished run (train.py's metrics.json).
+
+  Args:
+    model_dir: The run's model_dir.
+
+  Returns:
+    A dict with `step`, `train` and `validation` (metric name -> float).
+
+  Raises:
+    FileNotFoundError: The run wrote no metrics.json (it did not finish).
+  """
+  path = os.path.join(model_dir, 'metrics.json')
+  if not tf.io.gfile.exists(path):
+    raise FileNotFoundError(f'{path}: no metrics.json; did the run finish?')
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
+def _value(value) -> float:
+  if value.HasField('tensor'):
+    return float(tf.make_ndarray(value.tensor))
+  return float(value.simple_value)
+
+
+def read_scalars(directory: str) -> Dict[str, Curve]:
+  """Scalar summaries of the event files in one folder, by tag.
+
+  Args:
+    directory: A summary folder, e.g. `model_dir/validation`.
+
+  Returns:
+    Tag -> [(step, value)] sorted by step; a step written twice (a resumed
+    run) keeps its last value.
+  """
+  by_tag = collections.defaultdict(dict)
+  for path in sorted(glob.glob(os.path.join(directory,
+                                            'events.out.tfevents.*'))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        try:
+          by_tag[value.tag][int(event.step)] = _value(value)
+        except (TypeError, ValueError):
+          continue  # Not a scalar (histogram, text).
+  return {tag: sorted(points.items()) for tag, points in by_tag.items()}
