@@ -469,7 +469,7 @@ def _loss(value: Optional[float]) -> str:
 def table(results: Dict[str, dict]) -> str:
   """The Markdown table of the comparison."""
   lines = [
-      '| method | steps | train TFLOPs | train s | held-out MLM loss | '
+      '| method | steps | train FLOPs | train s | held-out MLM loss | '
       'MLM acc | reviews acc | NER F1 | FLOPs to baseline loss | '
       'time to baseline loss | baseline loss at same FLOPs | '
       'baseline loss at same time |',
@@ -478,7 +478,7 @@ def table(results: Dict[str, dict]) -> str:
     final = r['curve'][-1]
     lines.append(
         f"| {METHODS[name].label} | {final['step']} | "
-        f"{final['flops'] / 1e12:.1f} | {final['seconds']:.0f} | "
+        f"{final['flops']:.3g} | {final['seconds']:.0f} | "
         f"{final['loss']:.3f} | {final['accuracy']:.3f} | "
         f"{_pm(r['finetune']['accuracy'])} | {_pm(r['finetune']['f1'])} | "
         f"{_ratio(r['reach_flops_ratio'])} | "
