@@ -1,16 +1,22 @@
-"""Time budget: schedule values, exit at the budget, resume, early stop."""
+"""Time budget: schedule values, exit at the budget, resume, early stop,
+config checks, and a training step without float64."""
 
 import itertools
 import os
 
+import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
+from official.core import exp_factory
+from official.core import task_factory
 from official.core import train_utils
 import train
 import train_utils_for_tests as tu
 from token_drop.core import config_parser
 from token_drop.core import time_budget
+from token_drop.core import trainer as trainer_lib
 
 
 def _fake_time(seconds_per_call):
@@ -29,7 +35,7 @@ def _fake_time(seconds_per_call):
 ])
 def test_time_schedule_values(elapsed_hours, expected):
   clock = time_budget.TrainingClock()
-  clock.elapsed_seconds.assign(elapsed_hours * 3600.0)
+  clock.seconds.assign(elapsed_hours * 3600.0)
   schedule = time_budget.TimeLinearSchedule(
       clock, peak_learning_rate=1e-3, budget_hours=1.0,
       warmup_proportion=0.1)
@@ -38,15 +44,65 @@ def test_time_schedule_values(elapsed_hours, expected):
 
 def test_clock_counts_only_training_loops_and_checkpoints(tmp_path):
   clock = time_budget.TrainingClock(time_fn=_fake_time(30.0))
-  clock.start()
-  assert clock.stop() == pytest.approx(30.0)
-  clock.stop()  # Not started: time outside loops does not count.
-  clock.start()
-  assert clock.stop() == pytest.approx(60.0)
+  clock.start(0)
+  assert clock.stop(10) == pytest.approx(30.0)
+  clock.stop(10)  # Not started: time outside loops does not count.
+  clock.start(10)
+  assert clock.stop(20) == pytest.approx(60.0)
   path = tf.train.Checkpoint(clock=clock).save(str(tmp_path / 'c'))
   restored = time_budget.TrainingClock()
   tf.train.Checkpoint(clock=restored).restore(path).assert_consumed()
-  assert float(restored.elapsed_seconds.numpy()) == pytest.approx(60.0)
+  assert restored.elapsed_seconds() == pytest.approx(60.0)
+  assert float(restored.seconds_per_step.numpy()) == pytest.approx(3.0)
+
+
+def test_learning_rate_follows_time_within_a_loop():
+  # 2 h budget, 25% warmup: the peak is at 1800 s.
+  clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
+  schedule = time_budget.TimeLinearSchedule(
+      clock, peak_learning_rate=1e-3, budget_hours=2.0,
+      warmup_proportion=0.25)
+  clock.start(100)
+  clock.stop(110)  # 900 s over 10 steps: 90 s per step, 900 s so far.
+  clock.start(110)
+  for step, seconds in ((110, 900.0), (111, 990.0), (115, 1350.0)):
+    # Within the loop the time is extrapolated from the step, as a float
+    # (e.g. legacy optimizers) or an integer.
+    expected = 1e-3 * seconds / 1800.0
+    assert float(schedule(float(step))) == pytest.approx(expected, rel=1e-6)
+    assert float(schedule(step)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_first_loop_of_a_resumed_run_keeps_the_checkpointed_pace():
+  clock = time_budget.TrainingClock(time_fn=_fake_time(100.0))
+  clock.seconds.assign(3600.0)
+  clock.seconds_per_step.assign(2.0)
+  clock.start(50)
+  clock.stop(60)  # 100 s for 10 steps, tracing included: not the pace.
+  assert float(clock.seconds_per_step.numpy()) == pytest.approx(2.0)
+  clock.start(60)
+  clock.stop(70)
+  assert float(clock.seconds_per_step.numpy()) == pytest.approx(10.0)
+
+
+def test_clock_reads_the_float64_clock_of_earlier_checkpoints(tmp_path):
+
+  class LegacyClock(tf.Module):
+
+    def __init__(self):
+      super().__init__()
+      self.elapsed_seconds = tf.Variable(4321.5, dtype=tf.float64)
+
+  path = tf.train.Checkpoint(training_clock=LegacyClock()).save(
+      str(tmp_path / 'c'))
+  clock = time_budget.TrainingClock()
+  tf.train.Checkpoint(training_clock=clock).restore(path).expect_partial()
+  assert clock.restore_legacy(path, 'training_clock/')
+  assert clock.elapsed_seconds() == pytest.approx(4321.5)
+  new_path = tf.train.Checkpoint(training_clock=clock).save(
+      str(tmp_path / 'd'))
+  assert not time_budget.TrainingClock().restore_legacy(
+      new_path, 'training_clock/')
 
 
 def test_stop_reason():
@@ -58,6 +114,61 @@ def test_stop_reason():
   assert time_budget.stop_reason(config, 1.5, validation_loss=2.0) is None
   assert time_budget.stop_reason(config, 1.5,
                                  validation_loss=9.0) == 'early_stop'
+
+
+@pytest.mark.parametrize('config', [
+    time_budget.TimeBudgetConfig(budget_hours=2.0, early_stop_hours=1.0,
+                                 early_stop_loss=3.0),
+    time_budget.TimeBudgetConfig(budget_hours=2.0),
+])
+def test_nan_validation_loss_stops_at_any_time(config):
+  # As the reference's early stop: a diverged run stops, before
+  # early_stop_hours too.
+  assert time_budget.stop_reason(
+      config, 0.1, validation_loss=float('nan')) == 'early_stop'
+
+
+def test_nan_validation_loss_does_not_stop_runs_without_budget():
+  assert time_budget.stop_reason(
+      time_budget.TimeBudgetConfig(), 0.1,
+      validation_loss=float('nan')) is None
+
+
+def _parse(override, experiment='bert/pretraining'):
+  options = train_utils.ParseConfigOptions(
+      experiment=experiment,
+      config_file=[os.path.join(tu.REPO_ROOT, tu.DEMO_DATA),
+                   os.path.join(tu.REPO_ROOT, tu.TINY_BERT)],
+      params_override=override)
+  return config_parser.parse_configuration(options)
+
+
+@pytest.mark.parametrize('override,message', [
+    ('trainer.time_budget.budget_hours=-1,'
+     'trainer.time_budget.learning_rate_schedule=time',
+     'trainer.time_budget.budget_hours=-1'),
+    ('trainer.time_budget.learning_rate_schedule=bogus',
+     "trainer.time_budget.learning_rate_schedule='bogus' is not one of"),
+    ('trainer.time_budget.warmup_proportion=2',
+     'trainer.time_budget.warmup_proportion=2'),
+    ('trainer.time_budget.budget_hours=1,'
+     'trainer.time_budget.learning_rate_schedule=time,'
+     'trainer.time_budget.peak_learning_rate=0',
+     'trainer.time_budget.peak_learning_rate=0'),
+    ('trainer.time_budget.early_stop_hours=1',
+     'needs trainer.time_budget.early_stop_loss > 0'),
+])
+def test_config_parser_refuses_bad_time_budgets(override, message):
+  with pytest.raises(config_parser.ConfigError) as error:
+    _parse(override)
+  assert message in str(error.value)
+  assert '\n' not in str(error.value)
+
+
+def test_config_parser_accepts_the_budget_bert_recipe():
+  params = exp_factory.get_exp_config('budget_bert/pretraining')
+  time_budget.validate(params.trainer)
+  assert params.trainer.time_budget.learning_rate_schedule == 'time'
 
 
 def _params(budget_hours, extra=''):
@@ -93,7 +204,7 @@ def test_run_stops_at_budget_and_resume_continues_schedule(tmp_path):
   assert trainer.stop_reason == 'budget'
   assert tf.train.latest_checkpoint(model_dir).endswith('ckpt-8')
   assert 'validation_loss' in trainer.last_eval_logs
-  assert float(trainer.clock.elapsed_seconds.numpy()) == pytest.approx(3600.0)
+  assert trainer.clock.elapsed_seconds() == pytest.approx(3600.0)
   # Logged once the clock reached the 1 h budget: the decay is at zero.
   assert float(trainer.last_train_logs['learning_rate']) == pytest.approx(
       0.0, abs=1e-9)
@@ -103,7 +214,86 @@ def test_run_stops_at_budget_and_resume_continues_schedule(tmp_path):
   trainer = _run(_params(budget_hours=2.0), model_dir, clock)
   assert trainer.stop_reason == 'budget'
   assert tf.train.latest_checkpoint(model_dir).endswith('ckpt-16')
-  assert float(trainer.clock.elapsed_seconds.numpy()) == pytest.approx(7200.0)
+  assert trainer.clock.elapsed_seconds() == pytest.approx(7200.0)
+
+
+def test_rerun_of_a_spent_budget_exits_without_training(tmp_path):
+  model_dir = str(tmp_path / 'run')
+  clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
+  _run(_params(budget_hours=0.5), model_dir, clock)
+  assert tf.train.latest_checkpoint(model_dir).endswith('ckpt-4')
+
+  clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
+  trainer = _run(_params(budget_hours=0.5), model_dir, clock)
+  assert trainer.stop_reason == 'spent'
+  assert 'already spent' in trainer.stop_message
+  assert int(trainer.global_step.numpy()) == 4
+  assert not trainer.last_train_logs
+  assert not trainer.last_eval_logs  # No second final evaluation either.
+  assert tf.train.latest_checkpoint(model_dir).endswith('ckpt-4')
+  assert trainer.clock.elapsed_seconds() == pytest.approx(1800.0)
+
+
+def _embedding_table(model):
+  encoder = model.checkpoint_items['encoder']
+  return encoder.get_embedding_table().numpy().copy()
+
+
+def test_first_loop_extrapolates_with_the_default_pace():
+  clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
+  clock.start(0, default_seconds_per_step=18.0)
+  assert float(clock.seconds_at(0)) == 0.0
+  assert float(clock.seconds_at(3)) == pytest.approx(54.0)
+  clock.stop(2)  # The measured pace replaces the default one.
+  assert float(clock.seconds_per_step.numpy()) == pytest.approx(450.0)
+  clock.start(2, default_seconds_per_step=18.0)
+  assert float(clock.seconds_at(3)) == pytest.approx(1350.0)
+
+
+def test_first_loop_of_a_fresh_run_trains(monkeypatch):
+  monkeypatch.chdir(tu.REPO_ROOT)
+  params = _params(budget_hours=1.0)
+  task = task_factory.get_task(params.task)
+  clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
+  trainer = trainer_lib.create_trainer(params, task, train=True,
+                                       evaluate=False, clock=clock)
+  # Before any loop was measured the pace is budget / train_steps.
+  assert trainer._default_seconds_per_step() == pytest.approx(3600.0 / 200)  # pylint: disable=protected-access
+  before = _embedding_table(trainer.model)
+  trainer.train(tf.constant(2))
+  # A learning rate of zero leaves the weights (AdamW's decay included).
+  assert not np.array_equal(before, _embedding_table(trainer.model))
+  # The loop took 900 s (the fake time) for 2 steps.
+  assert float(clock.seconds_per_step.numpy()) == pytest.approx(450.0)
+  assert clock.elapsed_seconds() == pytest.approx(900.0)
+
+
+def test_training_step_compiles_without_float64():
+  params = exp_factory.get_exp_config('budget_bert/pretraining')
+  clock = time_budget.TrainingClock()
+  optimizer = trainer_lib.create_optimizer(None, params, clock)
+  model = tf_keras.Sequential([tf_keras.layers.Dense(2)])
+  model.build((None, 3))
+  clock.seconds.assign(0.5 * 3600.0)
+  clock.seconds_per_step.assign(10.0)
+  clock.loop_start_step.assign(0)
+
+  @tf.function(jit_compile=True)
+  def step(x):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(model(x) ** 2)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+  x = tf.ones((4, 3))
+  before = [w.numpy().copy() for w in model.weights]
+  step(x)
+  assert not np.array_equal(before[0], model.weights[0].numpy())
+  graph = step.get_concrete_function(x).graph
+  doubles = sorted({op.type for op in graph.get_operations()
+                    for t in op.outputs if t.dtype == tf.float64})
+  assert not doubles
 
 
 def test_learning_rate_follows_elapsed_time(tmp_path):
@@ -113,10 +303,15 @@ def test_learning_rate_follows_elapsed_time(tmp_path):
   assert float(trainer.last_train_logs['elapsed_training_hours']) == (
       pytest.approx(2.0))
   schedule = trainer.optimizer.learning_rate
-  clock.elapsed_seconds.assign(0.25 * 3600)  # Half of the 0.5 h warmup.
-  assert float(schedule(0)) == pytest.approx(0.5e-3, rel=1e-6)
-  clock.elapsed_seconds.assign(1.25 * 3600)  # Half of the decay.
-  assert float(schedule(0)) == pytest.approx(0.5e-3, rel=1e-6)
+  step = int(clock.loop_start_step.numpy())
+  assert step == 16
+  clock.seconds.assign(0.25 * 3600)  # Half of the 0.5 h warmup.
+  assert float(schedule(step)) == pytest.approx(0.5e-3, rel=1e-6)
+  clock.seconds.assign(1.25 * 3600)  # Half of the decay.
+  assert float(schedule(step)) == pytest.approx(0.5e-3, rel=1e-6)
+  # One step later: 450 s more (900 s per 2-step loop).
+  assert float(schedule(step + 1)) == pytest.approx(
+      1e-3 * (1.0 - (1.25 + 0.125 - 0.5) / 1.5), rel=1e-5)
 
 
 def test_early_stop_fires_after_early_stop_time(tmp_path):

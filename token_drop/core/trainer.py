@@ -5,11 +5,13 @@ tfm's Controller already writes `steps_per_second`; the trainer adds
 included) so that encoders that drop or narrow tokens are compared on the same
 input rate, keeps the last train/eval logs for the driver's final report, and
 runs the time budget of `token_drop.core.time_budget` for every experiment:
-elapsed/remaining budget in the logs and summaries, and a `StopTraining`
-raised by the controller between loops once the budget is spent or the early
-stop fires.
+elapsed/remaining budget in the logs and summaries, the clock started and
+stopped around every training loop, and a `StopTraining` raised by the
+controller between loops once the budget is spent or the early stop fires
+(or before the first loop when a resumed run has no budget left).
 """
 
+import math
 import time
 from typing import Any, Dict, Optional
 
@@ -22,6 +24,10 @@ from official.core import config_definitions as cfg
 from official.modeling import optimization
 from official.modeling import performance
 from token_drop.core import time_budget
+
+
+# The clock's name in checkpoints.
+CLOCK_CHECKPOINT_NAME = 'training_clock'
 
 
 def tokens_per_step(config) -> Optional[int]:
@@ -58,23 +64,51 @@ class Trainer(base_trainer.Trainer):
     checkpoint_items = getattr(self.model, 'checkpoint_items', {})
     self._checkpoint = tf.train.Checkpoint(
         global_step=self.global_step, model=self.model,
-        optimizer=self.optimizer, training_clock=self.clock,
+        optimizer=self.optimizer, **{CLOCK_CHECKPOINT_NAME: self.clock},
         **checkpoint_items)
     self._budget = budget_config(self.config)
     self._tokens_per_step = tokens_per_step(self.config)
     self._loop_start = None
     self.stop_reason: Optional[str] = None
+    self.stop_message = ''
     self.last_train_logs: Dict[str, Any] = {}
     self.last_eval_logs: Dict[str, Any] = {}
+
+  def _optimizer_step(self) -> int:
+    # The step learning-rate schedules receive (it can differ from
+    # global_step, e.g. after skipped float16 steps).
+    iterations = getattr(self.optimizer, 'iterations', None)
+    step = iterations if iterations is not None else self.global_step
+    return int(step.numpy())
+
+  def _default_seconds_per_step(self) -> float:
+    """The fastest pace `train_steps` allows within the budget."""
+    train_steps = self.config.trainer.train_steps
+    if self._budget.budget_hours > 0 and train_steps > 0:
+      return self._budget.budget_hours * 3600.0 / train_steps
+    return 0.0
+
+  def check_budget_left(self) -> bool:
+    """Before a loop: False (and `stop_reason` `spent`) if none is left."""
+    hours = self.clock.elapsed_hours()
+    if time_budget.stop_reason(self._budget, hours) != 'budget':
+      return True
+    self.stop_reason = 'spent'
+    self.stop_message = (
+        f'time budget of {self._budget.budget_hours} h already spent '
+        f'({hours:.4f} h trained) at step {int(self.global_step.numpy())}; '
+        'raise trainer.time_budget.budget_hours to train on')
+    return False
 
   def train_loop_begin(self):
     super().train_loop_begin()
     self._loop_start = (time.monotonic(), int(self.global_step.numpy()))
-    self.clock.start()
+    self.clock.start(self._optimizer_step(), self._default_seconds_per_step())
 
   def train_loop_end(self):
     elapsed_hours = self.clock.stop(
-        self.strategy, synchronize=time_budget.is_active(self._budget)) / 3600.0
+        self._optimizer_step(), self.strategy,
+        synchronize=time_budget.is_active(self._budget)) / 3600.0
     logs = super().train_loop_end()
     if self._loop_start and self._tokens_per_step:
       start_time, start_step = self._loop_start
@@ -88,8 +122,12 @@ class Trainer(base_trainer.Trainer):
       logs['budget_remaining_hours'] = remaining
       logging.info('time budget: %.4f h trained, %.4f h of %.4f h left',
                    elapsed_hours, remaining, self._budget.budget_hours)
-      self.stop_reason = self.stop_reason or time_budget.stop_reason(
-          self._budget, elapsed_hours)
+      if self.stop_reason is None and time_budget.stop_reason(
+          self._budget, elapsed_hours) == 'budget':
+        self.stop_reason = 'budget'
+        self.stop_message = (
+            f'time budget of {self._budget.budget_hours} h spent at step '
+            f'{int(self.global_step.numpy())}')
     self.last_train_logs = dict(logs)
     return logs
 
@@ -98,34 +136,51 @@ class Trainer(base_trainer.Trainer):
     self.last_eval_logs = dict(logs)
     loss = logs.get(self.validation_loss.name)
     if loss is not None and self.stop_reason is None:
+      loss = float(loss)
       reason = time_budget.stop_reason(
-          self._budget, float(self.clock.elapsed_hours().numpy()),
-          float(loss))
+          self._budget, self.clock.elapsed_hours(), loss)
       if reason == 'early_stop':
         self.stop_reason = reason
+        step = int(self.global_step.numpy())
+        if math.isnan(loss):
+          self.stop_message = (
+              f'early stop at step {step}: validation loss is NaN')
+        else:
+          self.stop_message = (
+              f'early stop at step {step}: validation loss {loss:.4g} above '
+              f'{self._budget.early_stop_loss} after '
+              f'{self._budget.early_stop_hours} h')
     return logs
 
 
 class Controller(orbit.Controller):
-  """Raises `StopTraining` after the loop or evaluation that ends a run."""
+  """Raises `StopTraining` after the loop or evaluation that ends a run.
+
+  Also refuses to start a loop when the restored clock has already spent the
+  budget (a re-run of a finished model_dir), and restores the float64 clock
+  of checkpoints written by earlier versions.
+  """
+
+  def restore_checkpoint(self, checkpoint_path: Optional[str] = None):
+    path = super().restore_checkpoint(checkpoint_path)
+    clock = getattr(self.trainer, 'clock', None)
+    if path and clock is not None and clock.restore_legacy(
+        path, f'{CLOCK_CHECKPOINT_NAME}/'):
+      logging.info('%s: read the float64 training clock of an earlier '
+                   'version: %.1f s', path, clock.elapsed_seconds())
+    return path
 
   def _check_stop(self):
     trainer = self.trainer or self.evaluator
     reason = getattr(trainer, 'stop_reason', None)
     if reason and not getattr(self, '_stop_raised', False):
       self._stop_raised = True
-      budget = budget_config(trainer.config)
-      if reason == 'budget':
-        message = (f'time budget of {budget.budget_hours} h spent at step '
-                   f'{int(self.global_step.numpy())}')
-      else:
-        message = (
-            f'early stop at step {int(self.global_step.numpy())}: validation '
-            f'loss above {budget.early_stop_loss} after '
-            f'{budget.early_stop_hours} h')
-      raise time_budget.StopTraining(reason, message)
+      raise time_budget.StopTraining(reason, trainer.stop_message)
 
   def _train_n_steps(self, num_steps: int):
+    check = getattr(self.trainer, 'check_budget_left', None)
+    if check is not None and not check():
+      self._check_stop()
     super()._train_n_steps(num_steps)
     self._check_stop()
 
@@ -139,6 +194,7 @@ def create_optimizer(task, params: cfg.ExperimentConfig,
                      clock: time_budget.TrainingClock):
   """The task's optimizer, or the time-based schedule's when configured."""
   budget = budget_config(params)
+  budget.validate()
   if budget.learning_rate_schedule != 'time':
     return task.create_optimizer(params.trainer.optimizer_config,
                                  params.runtime)
