@@ -135,5 +135,10 @@ def parse_configuration(flags_obj) -> cfg.ExperimentConfig:
   """Parses, validates and locks the experiment config."""
   params = ExperimentParser(flags_obj).parse()
   params.validate()
+  try:
+    # tfm's validate() does not reach sub-configs' validate().
+    time_budget.validate(params.trainer)
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
   params.lock()
   return params
