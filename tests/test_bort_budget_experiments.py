@@ -3,8 +3,12 @@ student) and budget_bert/pretraining."""
 
 import os
 
+import numpy as np
 import tensorflow as tf
 
+import experiments  # pylint: disable=unused-import
+from official.core import exp_factory
+from official.nlp.configs import encoders
 import train_utils_for_tests as tu
 
 BORT_DEMO = os.path.join('configs', 'demo', 'bort_pretraining_distillation.yaml')
@@ -52,6 +56,39 @@ def test_bort_distills_from_a_pretrained_teacher(tmp_path):
       config_files=(SENTENCE_DEMO,), override=','.join(finetune))
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'cls_accuracy=' in result.stdout
+
+
+def test_bort_parameter_counts_of_the_docstring():
+  # experiments/bort.py: 55.9M encoder parameters, 31.8M of them embeddings
+  # (tables + their layer norm), 23.1M in the layers, 1.0M in the pooler.
+  # Independent count: 30522 + 512 + 2 table rows of 1024, one layer norm;
+  # per layer 4 attention projections, 2 FFN matrices, 2 layer norms.
+  h, ffn, layers = 1024, 768, 4
+  embeddings = (30522 + 512 + 2) * h + 2 * h
+  per_layer = 4 * (h * h + h) + (h * ffn + ffn) + (ffn * h + h) + 2 * 2 * h
+  encoder = encoders.build_encoder(exp_factory.get_exp_config(
+      'bort/pretraining_distillation').task.model.encoder)
+  ids = tf.zeros([1, 4], tf.int32)
+  encoder(dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
+               input_type_ids=ids))
+  count = lambda ws: sum(int(np.prod(w.shape)) for w in ws)
+  total = count(encoder.weights)
+  embedding_count = count(w for w in encoder.weights
+                          if w.name.startswith(('word_embeddings',
+                                                'position_embedding',
+                                                'type_embeddings',
+                                                'embeddings/')))
+  assert embedding_count == embeddings
+  assert total == embeddings + layers * per_layer + h * h + h
+  assert abs(embedding_count - 31.8e6) < 0.05e6
+  assert abs(layers * per_layer - 23.1e6) < 0.05e6
+  assert abs(total - 55.9e6) < 0.05e6
+
+
+def test_bort_experiment_defaults_to_borts_teacher_term():
+  task = exp_factory.get_exp_config('bort/pretraining_distillation').task
+  assert (task.teacher_loss, task.temperature, task.teacher_weight,
+          task.mlm_weight) == ('bort_kldiv', 2.0, 0.5, 0.1)
 
 
 def test_budget_bert_demo_stops_at_its_budget(tmp_path):
