@@ -264,3 +264,59 @@ def test_masked_lm_task_is_pruned_through_its_own_train_step():
   for kernel, mask in zip(masks.kernels, masks.masks):
     assert np.mean(mask.numpy() == 0) == pytest.approx(0.5)
     assert np.all(kernel.numpy()[mask.numpy() == 0] == 0)
+
+
+def _float16_step(task, model, optimizer):
+  metrics = task.build_metrics(training=True)
+  return tf.function(lambda x: task.train_step(x, model, optimizer, metrics))
+
+
+def test_pruning_sees_through_a_loss_scale_optimizer_in_mixed_float16():
+  """tfm's float16 optimizer (a LossScaleOptimizer): masks, slots, re-masking."""
+  from official.modeling import performance  # pylint: disable=g-import-not-at-top
+  tf_keras.mixed_precision.set_global_policy('mixed_float16')
+  try:
+    task = tiny_task(target_sparsity=0.5, end_step=2, frequency=1)
+    model = task.build_model()
+    optimizer = performance.configure_optimizer(adamw(1e-2), use_float16=True)
+    assert isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer)
+    step = _float16_step(task, model, optimizer)
+    losses = [float(step(batch(seed=i))[task.loss]) for i in range(4)]
+  finally:
+    tf_keras.mixed_precision.set_global_policy('float32')
+  assert np.all(np.isfinite(losses)), losses
+  assert int(optimizer.iterations) == 4
+  inner = optimizer.inner_optimizer
+  masks = model.pruning_masks
+  for kernel, mask in zip(masks.kernels, masks.masks):
+    assert kernel.dtype == tf.float32
+    pruned = mask.numpy() == 0
+    assert pruned.mean() == pytest.approx(0.5, abs=0.02)
+    assert np.all(kernel.numpy()[pruned] == 0)
+    for name in ('m', 'v'):  # The inner AdamW's moments.
+      slot = inner.get_slot(kernel, name).numpy()
+      assert np.all(slot[pruned] == 0), name
+      assert np.any(slot[~pruned] != 0), name
+  # Slots are found through any number of wrappers.
+  wrapped = pruning_tasks.MaskingOptimizer(optimizer, masks)
+  assert [s.ref() for s in pruning.optimizer_slots(wrapped, kernel)] == [
+      inner.get_slot(kernel, name).ref() for name in ('m', 'v')]
+
+
+def test_pruning_keeps_the_loss_scaling_of_a_loss_scale_optimizer():
+  """Through the masking wrapper the loss is still scaled: an overflowing
+  scale makes the float16 gradients infinite, so the update is skipped and
+  the scale halved (an unscaled loss would have updated and kept it)."""
+  tf_keras.mixed_precision.set_global_policy('mixed_float16')
+  try:
+    task = tiny_task(target_sparsity=0.5, end_step=5, frequency=5)
+    model = task.build_model()
+    optimizer = tf_keras.mixed_precision.LossScaleOptimizer(
+        adamw(1e-2), initial_scale=2.0**40)
+    embeddings = model.trainable_variables[0]
+    before = embeddings.numpy().copy()
+    _float16_step(task, model, optimizer)(batch())
+  finally:
+    tf_keras.mixed_precision.set_global_policy('float32')
+  assert float(optimizer.loss_scale) == 2.0**39
+  np.testing.assert_array_equal(embeddings.numpy(), before)

@@ -315,8 +315,9 @@ def optimizer_slots(optimizer, variable) -> List[tf.Variable]:
   """The optimizer's per-weight state of `variable` (e.g. Adam m, v).
 
   Args:
-    optimizer: A tf_keras optimizer (legacy or new-style), possibly wrapped
-      (`inner_optimizer`), or None.
+    optimizer: A tf_keras optimizer (legacy or new-style), possibly wrapped,
+      once or more (`inner_optimizer`: a LossScaleOptimizer, the pruning
+      task's MaskingOptimizer), or None.
     variable: A trainable variable the optimizer updates.
 
   Returns:
@@ -329,7 +330,9 @@ def optimizer_slots(optimizer, variable) -> List[tf.Variable]:
   """
   if optimizer is None:
     return []
-  optimizer = getattr(optimizer, 'inner_optimizer', optimizer)
+  # A LossScaleOptimizer (float16) holds no slots; its inner optimizer does.
+  while getattr(optimizer, 'inner_optimizer', None) is not None:
+    optimizer = optimizer.inner_optimizer
   slots = []
   if hasattr(optimizer, 'get_slot_names'):  # Legacy Keras optimizers.
     names = optimizer.get_slot_names()

@@ -16,7 +16,10 @@
   them; other steps only mask the gradients, which keeps pruned weights and
   their moments at zero. Because the parent's train step is reused as is, the task keeps its
   losses, metrics and hooks; any train step that ends with
-  `optimizer.apply_gradients` gets pruning this way.
+  `optimizer.apply_gradients` gets pruning this way. Under
+  runtime.mixed_precision_dtype=float16 the optimizer is tfm's
+  LossScaleOptimizer: the wrapper passes for it, so the loss is still
+  scaled, and the moments masked are those of its inner optimizer.
 
 `PruningExperimentConfig` is the experiment config of these tasks: its
 `validate()` (run by the config parser) checks `task.pruning`, so a bad value
@@ -44,19 +47,29 @@ class MaskingOptimizer:
   """Wraps an optimizer so that its updates respect the pruning masks.
 
   Only `apply_gradients` differs; everything else is the wrapped optimizer's.
+  The wrapper also passes for the wrapped optimizer's class (`isinstance`),
+  so that a train step testing for a `LossScaleOptimizer` (tfm's
+  `base_task.Task.train_step`, `loss_scaling.scale_loss`) still scales the
+  loss and unscales the gradients under runtime.mixed_precision_dtype=
+  float16. The update then goes through the LossScaleOptimizer (which skips
+  it when the gradients are not finite, and still counts the step), and the
+  masks are recomputed and applied with the slots of its inner optimizer
+  (`pruning_lib.optimizer_slots` unwraps `inner_optimizer`).
 
   Args:
-    optimizer: The real optimizer (not a LossScaleOptimizer).
+    optimizer: The real optimizer, possibly a LossScaleOptimizer.
     masks: The model's `PruningMasks`.
   """
 
   def __init__(self, optimizer, masks: pruning_lib.PruningMasks):
-    if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
-      raise NotImplementedError(
-          'pruning with a LossScaleOptimizer (float16) is not supported; use '
-          'runtime.mixed_precision_dtype=float32 or bfloat16.')
     self._optimizer = optimizer
     self._masks = masks
+
+  @property
+  def __class__(self):
+    # isinstance() falls back on __class__: the wrapper is taken for the
+    # optimizer it wraps (as unittest.mock's spec does).
+    return type(self._optimizer)
 
   @property
   def inner_optimizer(self):
