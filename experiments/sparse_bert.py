@@ -13,7 +13,10 @@ Data configs are those of `finetuning/sentence_prediction` (raw TSV/CSV via
 `source_path`, or TFRecords) and of the pretraining experiments.
 `task.pruning` is checked when the config is validated (parse time).
 Defaults follow the paper's BERT-base setting: 72 kernels, cubic schedule
-from 0 to 90% sparsity, masks every 100 steps.
+from 0 to 90% sparsity, masks every 100 steps; and its code's distillation
+terms (`task.distillation.attention_target: scores`, `logits_loss:
+soft_cross_entropy`; `probabilities` and `kl` are this package's earlier
+terms, see token_drop.tasks.sparse_bert).
 """
 
 import copy

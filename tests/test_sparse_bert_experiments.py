@@ -174,6 +174,10 @@ def test_configs_fit_their_experiment(experiment, config_file):
   params.validate()
   params.task.pruning.check()
   assert params.task.pruning.end_step <= params.trainer.train_steps
+  # The reference's distillation terms, written out in both configs.
+  assert (params.task.distillation.attention_target,
+          params.task.distillation.logits_loss) == ('scores',
+                                                    'soft_cross_entropy')
 
 
 @pytest.mark.parametrize('experiment', [
