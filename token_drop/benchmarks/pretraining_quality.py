@@ -265,7 +265,9 @@ def pretraining_config(method: str, s: Sizes, run_dirs: Dict[str, str]
       'train_data': dict(_data(FLAGS.train_input, True, s, FLAGS.seed),
                          shuffle_buffer_size=1000),
       'validation_data': _data(FLAGS.valid_input, False, s, FLAGS.seed + 1),
-      'model': {'encoder': encoder_override(method, s)},
+      # No next-sentence head: tfm's bert/pretraining has one by default,
+      # which would sit untrained beside an MLM-only objective.
+      'model': {'encoder': encoder_override(method, s), 'cls_heads': []},
   }
   if method == 'bort':
     task['teacher'] = {'model': {'encoder': encoder_override(BASELINE, s)},
