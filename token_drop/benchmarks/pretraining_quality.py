@@ -100,6 +100,9 @@ flags.DEFINE_integer('finetune_seeds', 3,
                      'Fine-tuning runs per model and task (0: none).')
 flags.DEFINE_integer('finetune_steps', 0,
                      "Fine-tuning steps (0: the demo configs' 150 / 200).")
+flags.DEFINE_integer('finetune_seq_length', 0,
+                     "Fine-tuning sequence length (0: the demo configs' 128 "
+                     'for reviews, 64 for NER).')
 flags.DEFINE_string('work_dir', '/tmp/token_drop_pretraining_quality',
                     'Where runs, logs, results.json, table.md and plots go.')
 flags.DEFINE_bool('update_docs', False,
@@ -415,6 +418,9 @@ def finetune(method: Method, s: Sizes, pretrain_dir: str) -> Dict[str, list]:
             f'decay_steps={steps}',
             f'trainer.optimizer_config.warmup.polynomial.warmup_steps='
             f'{max(1, steps // 10)}']
+      if FLAGS.finetune_seq_length:
+        override += [f'task.{data}.seq_length={FLAGS.finetune_seq_length}'
+                     for data in ('train_data', 'validation_data')]
       run_dir = os.path.join(work, f'{name}_seed{seed}')
       metrics = train(experiment, [data_yaml, encoder_yaml], run_dir,
                       os.path.join(FLAGS.work_dir, 'logs',
@@ -562,7 +568,8 @@ def command_line() -> str:
                'token_keep_k', 'full_length_layers', 'bort_num_layers',
                'bort_intermediate_size', 'train_steps', 'batch_size',
                'learning_rate', 'warmup_proportion', 'eval_every',
-               'eval_steps', 'seed', 'finetune_seeds', 'finetune_steps'):
+               'eval_steps', 'seed', 'finetune_seeds', 'finetune_steps',
+               'finetune_seq_length'):
     flag = FLAGS[name]
     if flag.value != flag.default:
       value = (','.join(flag.value) if isinstance(flag.value, list)
