@@ -1,38 +1,97 @@
 """Budget pretraining (24-hour BERT, Izsak et al. 2021; ExtremeBERT):
-`budget_bert/pretraining`.
+`budget_bert/pretraining`, and fine-tuning its encoder:
+`budget_bert/sentence_prediction`, `budget_bert/tagging`.
 
-BERT-large shape with pre-layer-norm (BertEncoderV2 `norm_first`), sequence
-128, global batch 4096, AdamW (lr 1e-3, beta2 0.98, epsilon 1e-6), and the
+BERT-large shape with pre-layer-norm and the reference's final LayerNorm
+(`token_drop.encoders.pre_ln_bert`, `encoder.type: any`), sequence 128,
+global batch 4096, AdamW (lr 1e-3, beta2 0.98, epsilon 1e-6), and the
 time-based schedule of `token_drop.core.time_budget`: linear warmup over 6%
 of a 24-hour budget, linear decay to zero at the budget, where the run writes
-a checkpoint, evaluates and exits. `train_steps` is only an upper bound.
-For the step-based equivalent (reproducible across machines), set
+a checkpoint, evaluates and exits. `train_steps` is only an upper bound (and
+sets the pace of the first loop, see `time_budget`). For the step-based
+equivalent (reproducible across machines), set
 `trainer.time_budget.learning_rate_schedule: step` and the optimizer's
 polynomial schedule.
+
+The fine-tuning experiments are `finetuning/sentence_prediction` and
+`finetuning/tagging` with the same pre-LN encoder, so the final LayerNorm is
+restored from `task.init_checkpoint` (a plain `type: bert` encoder would
+restore without it).
 """
+
+import dataclasses
 
 from official.core import config_definitions as cfg
 from official.core import exp_factory
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
 from experiments import common
+from experiments import finetuning
+from token_drop.core import config_parser
 from token_drop.core import time_budget
+from token_drop.encoders import pre_ln_bert
 from token_drop.tasks import masked_lm
+
+
+def pre_ln_encoder() -> encoders.EncoderConfig:
+  """BERT-large, pre-LN, with the final LayerNorm."""
+  return encoders.EncoderConfig(
+      type='any', any=pre_ln_bert.PreLNBertEncoderConfig(
+          vocab_size=30522, hidden_size=1024, num_layers=24,
+          num_attention_heads=16, intermediate_size=4096,
+          max_position_embeddings=512, norm_first=True,
+          final_layer_norm=True))
+
+
+def check_encoder(config: cfg.ExperimentConfig) -> None:
+  """Raises `ConfigError` unless the encoder is the pre-LN `any` encoder.
+
+  tfm's one-of encoder config silently ignores the sections of inactive
+  types, so keys meant for this encoder but written under
+  `task.model.encoder.bert` (the key of `type: bert` experiments) would
+  change nothing.
+
+  Args:
+    config: A budget_bert experiment config.
+  """
+  encoder = config.task.model.encoder
+  if encoder.type != 'any' or not isinstance(
+      encoder.any, pre_ln_bert.PreLNBertEncoderConfig):
+    raise config_parser.ConfigError(
+        f'task.model.encoder.type={encoder.type!r}: budget_bert experiments '
+        'use type `any` (pre-LN BERT with the final LayerNorm, '
+        'task.model.encoder.any.*).')
+  if encoder.bert.as_dict() != encoders.BertEncoderConfig().as_dict():
+    raise config_parser.ConfigError(
+        'task.model.encoder.bert.* is set, but budget_bert experiments use '
+        'task.model.encoder.any.* (type any); move the keys there.')
+
+
+@dataclasses.dataclass
+class BudgetBertConfig(cfg.ExperimentConfig):
+  """An experiment whose `validate()` checks the pre-LN encoder."""
+
+  def validate(self):
+    super().validate()
+    check_encoder(self)
+
+
+@dataclasses.dataclass
+class BudgetBertTaggingConfig(finetuning.TaggingExperimentConfig):
+  """`finetuning/tagging`'s checks plus the pre-LN encoder's."""
+
+  def validate(self):
+    super().validate()
+    check_encoder(self)
 
 
 @exp_factory.register_config_factory('budget_bert/pretraining')
 def budget_bert_pretraining() -> cfg.ExperimentConfig:
   """BERT-large pre-LN pretraining within a 24-hour budget."""
-  return cfg.ExperimentConfig(
+  return BudgetBertConfig(
       runtime=cfg.RuntimeConfig(enable_xla=True),
       task=masked_lm.MaskedLMConfig(
-          model=bert.PretrainerConfig(
-              encoder=encoders.EncoderConfig(
-                  type='bert', bert=encoders.BertEncoderConfig(
-                      vocab_size=30522, hidden_size=1024, num_layers=24,
-                      num_attention_heads=16, intermediate_size=4096,
-                      max_position_embeddings=512, norm_first=True)),
-              cls_heads=[]),
+          model=bert.PretrainerConfig(encoder=pre_ln_encoder(), cls_heads=[]),
           train_data=common.pretrain_data(True, 4096, 128, 20),
           validation_data=common.pretrain_data(False, 4096, 128, 20)),
       trainer=time_budget.TrainerConfig(
@@ -49,3 +108,21 @@ def budget_bert_pretraining() -> cfg.ExperimentConfig:
               1e-3, decay_steps=1_000_000, warmup_steps=60_000, beta_1=0.9,
               beta_2=0.98, epsilon=1e-6)),
       restrictions=common.RESTRICTIONS)
+
+
+@exp_factory.register_config_factory('budget_bert/sentence_prediction')
+def budget_bert_sentence_prediction() -> cfg.ExperimentConfig:
+  """`finetuning/sentence_prediction` with the pre-LN encoder."""
+  config = config_parser.as_experiment(finetuning.sentence_prediction(),
+                                      BudgetBertConfig)
+  config.task.model.encoder = pre_ln_encoder()
+  return config
+
+
+@exp_factory.register_config_factory('budget_bert/tagging')
+def budget_bert_tagging() -> cfg.ExperimentConfig:
+  """`finetuning/tagging` with the pre-LN encoder."""
+  config = config_parser.as_experiment(finetuning.tagging(),
+                                      BudgetBertTaggingConfig)
+  config.task.model.encoder = pre_ln_encoder()
+  return config

@@ -2,14 +2,19 @@
 student) and budget_bert/pretraining."""
 
 import os
+import re
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import experiments  # pylint: disable=unused-import
 from official.core import exp_factory
+from official.core import train_utils
 from official.nlp.configs import encoders
 import train_utils_for_tests as tu
+from token_drop.core import config_parser
+from token_drop.encoders import pre_ln_bert
 
 BORT_DEMO = os.path.join('configs', 'demo', 'bort_pretraining_distillation.yaml')
 SENTENCE_DEMO = os.path.join('configs', 'demo', 'sentence_prediction_demo.yaml')
@@ -96,8 +101,47 @@ def test_budget_bert_demo_stops_at_its_budget(tmp_path):
       str(tmp_path / 'run'), experiment='budget_bert/pretraining',
       config_files=(tu.DEMO_DATA, BUDGET_DEMO),
       override=tu.tiny_pretrain_override(
-          train_steps=100000,
+          train_steps=100000, encoder='any',
           extra='trainer.time_budget.budget_hours=0.0005'))
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'stopped: time budget of 0.0005 h spent' in result.stdout
   assert 'final validation metrics:' in result.stdout
+
+
+def _parse_budget(experiment, config_files, override=''):
+  options = train_utils.ParseConfigOptions(
+      experiment=experiment,
+      config_file=[os.path.join(tu.REPO_ROOT, f) for f in config_files],
+      params_override=override)
+  return config_parser.parse_configuration(options)
+
+
+@pytest.mark.parametrize('experiment,config_files', [
+    ('budget_bert/pretraining', (tu.DEMO_DATA, BUDGET_DEMO)),
+    ('budget_bert/sentence_prediction',
+     (SENTENCE_DEMO, os.path.join('configs', 'demo',
+                                  'budget_bert_encoder.yaml'))),
+    ('budget_bert/tagging', (os.path.join('configs', 'demo',
+                                          'tagging_demo.yaml'),
+                             os.path.join('configs', 'demo',
+                                          'budget_bert_encoder.yaml'))),
+])
+def test_budget_bert_experiments_use_the_pre_ln_encoder(experiment,
+                                                        config_files):
+  params = _parse_budget(experiment, config_files)
+  encoder = params.task.model.encoder.get()
+  assert isinstance(encoder, pre_ln_bert.PreLNBertEncoderConfig)
+  assert encoder.norm_first and encoder.final_layer_norm
+  assert encoder.hidden_size == 256
+
+
+@pytest.mark.parametrize('override,message', [
+    # The parser refuses keys of the inactive encoder type.
+    ('task.model.encoder.bert.hidden_size=32',
+     'unknown config key(s) task.model.encoder.bert'),
+    ('task.model.encoder.type=bert', "task.model.encoder.type='bert'"),
+])
+def test_budget_bert_refuses_encoder_keys_it_would_ignore(override, message):
+  with pytest.raises(config_parser.ConfigError, match=re.escape(message)):
+    _parse_budget('budget_bert/pretraining', (tu.DEMO_DATA, BUDGET_DEMO),
+                  override)
