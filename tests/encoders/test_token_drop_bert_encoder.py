@@ -65,7 +65,8 @@ def test_keep_all_equals_bert_encoder_v2(tmp_path, training):
   td.token_importance.table.assign(
       tf.random.stateless_uniform([VOCAB], seed=[1, 2]) * 10.0)
   expected = bert(inputs, training=training)
-  actual = td(inputs, training=training)
+  with td.token_dropping():
+    actual = td(inputs, training=training)
   assert ('token_drop_kept_positions' in actual) == training
   for key in ('sequence_output', 'pooled_output'):
     np.testing.assert_allclose(actual[key], expected[key], atol=1e-5, rtol=0)
@@ -119,7 +120,8 @@ def test_dropped_positions_rejoin_with_their_pre_drop_state(tmp_path,
   td.token_importance.table.assign(table)
   inputs = _inputs(seed=4)
   ids, mask = inputs['input_word_ids'].numpy(), inputs['input_mask'].numpy()
-  out = td(inputs, training=True)
+  with td.token_dropping():
+    out = td(inputs, training=True)
   kept = _reference_kept(table, ids, mask, keep_k)
   np.testing.assert_array_equal(out['token_drop_kept_positions'], kept)
   # The allow-listed id at position 0 is kept despite a low importance.
@@ -168,11 +170,27 @@ def test_inference_never_drops(tmp_path):
   bert, td = _pair(tmp_path, keep_k=4)
   inputs = _inputs(seed=5)
   for training in (False, None):
-    got = td(inputs, training=training) if training is not None else td(
-        inputs)
+    with td.token_dropping():
+      got = td(inputs, training=training) if training is not None else td(
+          inputs)
     assert 'token_drop_kept_positions' not in got
     np.testing.assert_allclose(got['sequence_output'],
                                bert(inputs)['sequence_output'], atol=1e-6)
+
+
+def test_training_drops_only_inside_token_dropping(tmp_path):
+  """A fine-tuning task's training calls (no context) compute BERT."""
+  bert, td = _pair(tmp_path, keep_k=4)
+  inputs = _inputs(seed=5)
+  got = td(inputs, training=True)
+  assert 'token_drop_kept_positions' not in got
+  np.testing.assert_allclose(got['sequence_output'],
+                             bert(inputs)['sequence_output'], atol=1e-6)
+  with td.token_dropping():
+    with td.token_dropping():
+      pass
+    assert 'token_drop_kept_positions' in td(inputs, training=True)
+  assert 'token_drop_kept_positions' not in td(inputs, training=True)
 
 
 def test_xla_jit_matches_graph(tmp_path):
@@ -181,8 +199,12 @@ def test_xla_jit_matches_graph(tmp_path):
       tf.random.stateless_uniform([VOCAB], seed=[3, 4]))
   inputs = _inputs(seed=6)
   run = lambda x: td(x, training=True)['sequence_output']
-  jitted = tf.function(run, jit_compile=True)(inputs)
-  np.testing.assert_allclose(jitted, run(inputs), atol=1e-4)
+  with td.token_dropping():
+    jitted = tf.function(run, jit_compile=True)(inputs)
+    eager = run(inputs)
+  np.testing.assert_allclose(jitted, eager, atol=1e-4)
+  # Traced while dropping: the result differs from the full-length one.
+  assert np.abs(eager - run(inputs)).max() > 1e-3
 
 
 def test_get_config_round_trip():
@@ -210,7 +232,10 @@ def test_keep_k_larger_than_sequence_is_reported():
   td = token_drop_bert.TokenDropBertEncoder(vocab_size=VOCAB, token_keep_k=40,
                                             **SIZES)
   with pytest.raises(ValueError, match='token_keep_k=40'):
-    td(_inputs(), training=True)
+    with td.token_dropping():
+      td(_inputs(), training=True)
+  # Outside the pretraining task's context nothing is selected.
+  assert 'token_drop_kept_positions' not in td(_inputs(), training=True)
 
 
 def test_yaml_config_with_python_tuples_builds_the_encoder():

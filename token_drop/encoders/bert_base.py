@@ -53,19 +53,31 @@ def embed(encoder, inputs: Mapping[str, tf.Tensor], training=None
 
   Args:
     encoder: A BertEncoderV2 (or subclass).
-    inputs: Dict with input_word_ids, input_mask, input_type_ids and
-      optionally input_word_embeddings.
+    inputs: Dict with input_mask, input_type_ids and input_word_ids or
+      input_word_embeddings (which, as in BertEncoderV2, replaces the word
+      embedding lookup).
     training: Training flag of the embedding dropout.
 
   Returns:
     (embeddings [batch, seq, width], attention_mask [batch, seq, seq]).
+
+  Raises:
+    ValueError: for inputs that are not a dict, lack both word inputs, or
+      carry `dense_inputs` (BertEncoderV2's `with_dense_inputs`, which these
+      encoders do not support).
   """
   if not isinstance(inputs, dict):
     raise ValueError(f'Unexpected inputs type to {encoder.__class__}: '
                      f'{type(inputs)}; expected a dict.')
-  word_ids = inputs['input_word_ids']
+  if inputs.get('dense_inputs', None) is not None:
+    raise ValueError(f'{encoder.__class__.__name__} does not support '
+                     'dense_inputs (with_dense_inputs=True).')
+  word_ids = inputs.get('input_word_ids', None)
   word_embeddings = inputs.get('input_word_embeddings', None)
   if word_embeddings is None:
+    if word_ids is None:
+      raise ValueError(f'{encoder.__class__.__name__} needs input_word_ids '
+                       'or input_word_embeddings.')
     word_embeddings = encoder._embedding_layer(word_ids)  # pylint: disable=protected-access
   # pylint: disable=protected-access
   embeddings = encoder._get_embeddings(word_ids, inputs['input_type_ids'],

@@ -117,7 +117,6 @@ class NarrowBertEncoder(networks.BertEncoderV2):
 
   def call(self, inputs, training=None):
     embeddings, attention_mask = bert_base.embed(self, inputs, training)
-    word_ids = inputs['input_word_ids']
     mask = inputs['input_mask']
 
     encoder_outputs = []
@@ -131,7 +130,7 @@ class NarrowBertEncoder(networks.BertEncoderV2):
       positions = inputs.get('narrow_positions', None)
       if positions is None:
         # Sentence encoding: [CLS] only.
-        positions = tf.zeros_like(word_ids[:, :1])
+        positions = tf.zeros_like(mask[:, :1])
       positions = tf.cast(positions, tf.int32)
       if self._narrow_mode == 'sparse_queries':
         x, x_narrow = self._sparse_queries(x, mask, positions, training)
@@ -226,6 +225,10 @@ def attention_sublayer(block, x, attention_mask, training=None):
     [batch, seq, hidden] output of the attention sublayer.
   """
   # pylint: disable=protected-access
+  # The block's __call__ casts its inputs to its compute dtype (bfloat16 or
+  # float16 under a mixed policy) before `call`; calling its sublayers
+  # directly skips that, and the residual sums below would mix dtypes.
+  x = tf.cast(x, block.compute_dtype)
   if block._norm_first:
     normed = block._attention_layer_norm(x)
     out = block._attention_layer(query=normed, key=normed, value=normed,
@@ -252,6 +255,10 @@ def feedforward_sublayer(block, x, training=None):
     [..., hidden] output of the block.
   """
   # pylint: disable=protected-access
+  if block._norm_first:
+    # Pre-norm blocks add the residual in their compute dtype (post-norm ones
+    # in float32, after their float32 layer norm; see the end).
+    x = tf.cast(x, block.compute_dtype)
   source = x
   if block._norm_first:
     x = block._output_layer_norm(x)

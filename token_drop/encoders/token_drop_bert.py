@@ -16,17 +16,27 @@ Importance is a per-vocabulary-id moving average of the MLM loss
 (`token_drop.layers.token_importance`), updated by the token-drop task after
 every training step.
 
-Outside training (`training` false or unset: evaluation, inference,
-fine-tuning) nothing is dropped and the encoder computes exactly
-`BertEncoderV2`. The encoder subclasses `BertEncoderV2` and its checkpoint
-holds the same variables under the same names, so a pretrained checkpoint
-loads into a plain `BertEncoderV2` and vice versa. The importance table is
-deliberately not part of the encoder's checkpoint: the token-drop task
-checkpoints it with the pretrainer model (`model.token_importance`).
+Dropping happens only where the token-drop pretraining task asks for it: in
+training calls (`training=True`) made inside `encoder.token_dropping()`, which
+the task's `train_step` enters. Everywhere else (evaluation, inference,
+export, and fine-tuning tasks built on the same encoder config, even with
+`training=True`) nothing is dropped, the importance table is never read, and
+the encoder computes exactly `BertEncoderV2`. The encoder subclasses
+`BertEncoderV2` and its checkpoint holds the same variables under the same
+names, so a pretrained checkpoint loads into a plain `BertEncoderV2` and vice
+versa. The importance table is deliberately not part of the encoder (its
+checkpoint, its SavedModel): the token-drop task checkpoints it with the
+pretrainer model (`model.token_importance`).
+
+As a drop-in for `BertEncoderV2` it also takes `input_word_embeddings` in
+place of `input_word_ids` (not while dropping: importance is looked up by
+id) and, as the upstream project's encoder, an `output_range` call argument.
+`with_dense_inputs` and `return_attention_scores` are refused.
 """
 
+import contextlib
 import dataclasses
-from typing import Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tf_keras
@@ -116,6 +126,15 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     # BertEncoderV2's. Whoever trains it checkpoints the table (the token-drop
     # task attaches it to the pretrainer model).
     object.__setattr__(self, '_token_importance_holder', (importance,))
+    # Depth of `token_dropping()` contexts (a count, not a bool: replica
+    # threads of a MirroredStrategy enter and leave their own).
+    object.__setattr__(self, '_dropping_depth', 0)
+    # A plain (untracked) dict: functional models built on `self.inputs` take
+    # their save signature from it, and SavedModel cannot trace a tracked
+    # _DictWrapper.
+    self._setattr_tracking = False
+    self.inputs = dict(self.inputs)
+    self._setattr_tracking = True
     self._config.update({
         'token_keep_k': token_keep_k,
         'token_allow_list': list(token_allow_list),
@@ -144,8 +163,27 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     """Updates the importance table (tfm project API name)."""
     return self.token_importance.update(mlm_ids, mlm_losses, mlm_weights)
 
+  @contextlib.contextmanager
+  def token_dropping(self) -> Iterator[None]:
+    """Training calls (`training=True`) inside this context drop tokens.
+
+    The token-drop pretraining task wraps its training step in it; no other
+    caller drops, so fine-tuning and export see `BertEncoderV2`. The flag is
+    read when a call is traced: a tf.function traced outside the context
+    never drops.
+
+    Yields:
+      None.
+    """
+    object.__setattr__(self, '_dropping_depth', self._dropping_depth + 1)
+    try:
+      yield
+    finally:
+      object.__setattr__(self, '_dropping_depth', self._dropping_depth - 1)
+
   def _drops(self, training) -> bool:
-    if self._drop_start >= self._drop_end or training is None:
+    if (self._drop_start >= self._drop_end or training is None
+        or not self._dropping_depth):
       return False
     if tf.is_tensor(training):
       static = tf.get_static_value(training)
@@ -155,30 +193,58 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
       training = static
     return bool(training)
 
-  def call(self, inputs, training=None):
+  def call(self, inputs, training=None, output_range=None):
+    """Runs the encoder.
+
+    Args:
+      inputs: Dict of input_word_ids (or input_word_embeddings), input_mask,
+        input_type_ids.
+      training: Dropout flag; tokens are dropped only if it is true inside
+        `token_dropping()`.
+      output_range: If set, `sequence_output` (and the last layer's entry of
+        `encoder_outputs`) covers positions [0, output_range) only, as in
+        BertEncoderV2's constructor argument of that name, which it
+        overrides.
+
+    Returns:
+      BertEncoderV2's output dict; while dropping, also
+      `token_drop_kept_positions` [batch, keep_k] and `token_drop_importance`
+      [batch, seq].
+    """
     embeddings, attention_mask = bert_base.embed(self, inputs, training)
-    word_ids = inputs['input_word_ids']
+    word_ids = inputs.get('input_word_ids', None)
     mask = inputs['input_mask']
+    if output_range is None:
+      output_range = self._output_range
 
     drops = self._drops(training)
+    if drops and word_ids is None:
+      raise ValueError(
+          'TokenDropBertEncoder drops tokens by the importance of their '
+          'vocabulary ids and needs `input_word_ids` in training; got '
+          'input_word_embeddings only.')
     first_full_after = self._drop_end if drops else self._num_layers
     encoder_outputs = []
     x = embeddings
     for i in range(self._drop_start if drops else self._num_layers):
-      x = self._call_full_layer(i, x, attention_mask)
+      x = self._call_full_layer(i, x, attention_mask, output_range, training)
       encoder_outputs.append(x)
 
     extra_outputs = {}
     if drops:
       x, kept, importance = self._call_drop_layers(
-          x, word_ids, mask, encoder_outputs)
+          x, word_ids, mask, encoder_outputs, training)
+      if first_full_after == self._num_layers and output_range is not None:
+        # The last layer dropped: cut its rejoined output to the range.
+        x = x[:, :output_range]
+        encoder_outputs[-1] = x
       extra_outputs = {
           'token_drop_kept_positions': kept,
           'token_drop_importance': importance,
       }
 
     for i in range(first_full_after, self._num_layers):
-      x = self._call_full_layer(i, x, attention_mask)
+      x = self._call_full_layer(i, x, attention_mask, output_range, training)
       encoder_outputs.append(x)
 
     pooled_output = self._pooler_layer(x[:, 0, :])
@@ -191,12 +257,13 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     outputs.update(extra_outputs)
     return outputs
 
-  def _call_full_layer(self, i, x, attention_mask):
-    output_range = (self._output_range if i == self._num_layers - 1 else None)
+  def _call_full_layer(self, i, x, attention_mask, output_range, training):
+    layer_range = output_range if i == self._num_layers - 1 else None
     return self._transformer_layers[i]([x, attention_mask],
-                                       output_range=output_range)
+                                       output_range=layer_range,
+                                       training=training)
 
-  def _call_drop_layers(self, x, word_ids, mask, encoder_outputs):
+  def _call_drop_layers(self, x, word_ids, mask, encoder_outputs, training):
     """Runs layers [start, end) on the kept positions; rejoins the rest.
 
     Args:
@@ -205,6 +272,7 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
       mask: [batch, seq] input mask.
       encoder_outputs: list to append each layer's full-length output to (the
         dropped positions hold their pre-drop state).
+      training: Dropout flag.
 
     Returns:
       (full-length output of layer end - 1, kept positions [batch, k],
@@ -223,11 +291,12 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     # Layer `start`: kept queries attend to every (unpadded) position.
     cross_mask = self._attention_mask_layer(x_kept, mask)
     x_kept = self._transformer_layers[self._drop_start](
-        [x_kept, x, cross_mask])
+        [x_kept, x, cross_mask], training=training)
     encoder_outputs.append(rejoin(x_kept))
     kept_mask = self._attention_mask_layer(x_kept, mask_kept)
     for i in range(self._drop_start + 1, self._drop_end):
-      x_kept = self._transformer_layers[i]([x_kept, kept_mask])
+      x_kept = self._transformer_layers[i]([x_kept, kept_mask],
+                                           training=training)
       encoder_outputs.append(rejoin(x_kept))
     return encoder_outputs[-1], kept, importance
 
