@@ -151,8 +151,8 @@ METHODS = {
                           'narrow_bert/sentence_prediction',
                           'narrow_bert/tagging', 'NarrowBERT'),
     'budget_bert': Method('budget_bert', 'budget_bert/pretraining',
-                          'finetuning/sentence_prediction',
-                          'finetuning/tagging', 'pre-LN BERT (budget_bert)'),
+                          'budget_bert/sentence_prediction',
+                          'budget_bert/tagging', 'pre-LN BERT (budget_bert)'),
     'bort': Method('bort', 'bort/pretraining_distillation',
                    'finetuning/sentence_prediction', 'finetuning/tagging',
                    'Bort (distilled from the baseline)'),
@@ -257,6 +257,9 @@ def encoder_override(method: str, s: Sizes) -> dict:
   if method == 'bort':
     return {'type': 'bert', 'bert': bert_fields(s, s.bort_layers,
                                                  s.bort_inner)}
+  if method == 'budget_bert':
+    # Pre-LN with the final LayerNorm (token_drop.encoders.pre_ln_bert).
+    return {'type': 'any', 'any': bert_fields(s)}
   return {'type': 'bert', 'bert': bert_fields(s)}
 
 
