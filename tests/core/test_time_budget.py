@@ -12,6 +12,7 @@ import tf_keras
 from official.core import exp_factory
 from official.core import task_factory
 from official.core import train_utils
+import distribute_for_tests
 import train
 import train_utils_for_tests as tu
 from token_drop.core import config_parser
@@ -312,6 +313,28 @@ def test_learning_rate_follows_elapsed_time(tmp_path):
   # One step later: 450 s more (900 s per 2-step loop).
   assert float(schedule(step + 1)) == pytest.approx(
       1e-3 * (1.0 - (1.25 + 0.125 - 0.5) / 1.5), rel=1e-5)
+
+
+def test_clock_is_the_same_on_every_replica(tmp_path):
+  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
+  with strategy.scope():
+    clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
+  cwd = os.getcwd()
+  os.chdir(tu.REPO_ROOT)
+  try:
+    trainer = train.run(_params(budget_hours=0.5), str(tmp_path / 'run'),
+                        'train', strategy=strategy, clock=clock)
+  finally:
+    os.chdir(cwd)
+  assert strategy.num_replicas_in_sync == 2
+  assert trainer.stop_reason == 'budget'
+  expected = {'seconds': 1800.0, 'seconds_per_step': 450.0,
+              'loop_start_step': 4}
+  for name, value in expected.items():
+    replicas = strategy.experimental_local_results(getattr(clock, name))
+    assert len(replicas) == 2
+    for replica in replicas:
+      assert float(replica.numpy()) == pytest.approx(value)
 
 
 def test_early_stop_fires_after_early_stop_time(tmp_path):
