@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_keras
 
 from official.modeling import optimization
+from official.modeling import performance
 from official.nlp.configs import encoders
 from token_drop.layers import pruning
 from token_drop.tasks import pruning as pruning_tasks
@@ -272,8 +273,7 @@ def _float16_step(task, model, optimizer):
 
 
 def test_pruning_sees_through_a_loss_scale_optimizer_in_mixed_float16():
-  """tfm's float16 optimizer (a LossScaleOptimizer): masks, slots, re-masking."""
-  from official.modeling import performance  # pylint: disable=g-import-not-at-top
+  """tfm's float16 optimizer, a LossScaleOptimizer: masks, slots, re-masking."""
   tf_keras.mixed_precision.set_global_policy('mixed_float16')
   try:
     task = tiny_task(target_sparsity=0.5, end_step=2, frequency=1)
@@ -320,3 +320,31 @@ def test_pruning_keeps_the_loss_scaling_of_a_loss_scale_optimizer():
     tf_keras.mixed_precision.set_global_policy('float32')
   assert float(optimizer.loss_scale) == 2.0**39
   np.testing.assert_array_equal(embeddings.numpy(), before)
+
+
+def test_loop_logs_report_scheduled_and_achieved_sparsity():
+  """What tfm's trainer hands to TensorBoard and orbit's console line."""
+  import experiments  # pylint: disable=g-import-not-at-top,unused-import
+  from official.core import exp_factory  # pylint: disable=g-import-not-at-top
+  from token_drop.core import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
+  task = tiny_task(target_sparsity=0.5, end_step=2, frequency=1)
+  config = exp_factory.get_exp_config('pruning/sentence_prediction')
+  config.task = task.task_config
+  model = task.build_model()
+  trainer = trainer_lib.Trainer(
+      config, task, model=model, optimizer=adamw(1e-2), train=True,
+      evaluate=False,
+      train_dataset=tf.data.Dataset.from_tensors(batch()).repeat())
+  # Step 1, on the cubic ramp: s_1 = 0.5 - 0.5 (1 - 1/2)^3 = 0.4375 (per
+  # matrix of 16x16 or 16x32 weights, 0.4375 n is a whole number).
+  logs = trainer.train(tf.constant(1))
+  assert float(logs['pruning_scheduled_sparsity']) == pytest.approx(0.4375)
+  assert float(logs['pruning_achieved_sparsity']) == pytest.approx(
+      0.4375, abs=1e-6)
+  # Past end_step: the target; the loop reports its last step, not a mean.
+  logs = trainer.train(tf.constant(3))
+  assert float(logs['pruning_scheduled_sparsity']) == pytest.approx(0.5)
+  assert float(logs['pruning_achieved_sparsity']) == pytest.approx(
+      0.5, abs=1e-6)
+  assert 'pruning_achieved_sparsity' not in {
+      m.name for m in task.build_metrics(training=False)}

@@ -108,6 +108,17 @@ def sparsity_at(step, config: PruningConfig) -> tf.Tensor:
   return s_f + (s_i - s_f) * (1.0 - progress)**3
 
 
+def scheduled_sparsity(step, config: PruningConfig) -> tf.Tensor:
+  """What the schedule asks for at `step`: s_t, or 0 before `begin_step`.
+
+  Before t0 no mask has been computed, so nothing is scheduled yet (the
+  cubic formula alone would give s_i there).
+  """
+  s_t = sparsity_at(step, config)
+  return tf.where(tf.cast(step, tf.int64) >= config.begin_step, s_t,
+                  tf.zeros_like(s_t))
+
+
 def is_update_step(step, config: PruningConfig) -> tf.Tensor:
   """Whether masks are recomputed at `step` (a bool tensor)."""
   step = tf.cast(step, tf.int64)
@@ -299,6 +310,16 @@ class PruningMasks(tf_keras.layers.Layer):
       return tf.constant(True)
     return tf.cond(is_update_step(step, self._config), recompute_and_apply,
                    lambda: tf.constant(False))
+
+  def achieved_sparsity(self) -> tf.Tensor:
+    """Fraction of zeros over all masks (each pruned weight counts once).
+
+    Returns:
+      A float32 scalar tensor (any context; graph-friendly).
+    """
+    total = sum(m.shape.num_elements() for m in self._masks)
+    kept = tf.add_n([tf.reduce_sum(m) for m in self._masks])
+    return 1.0 - kept / float(total)
 
   def sparsities(self) -> Dict[str, float]:
     """Fraction of zeros of each mask, by kernel name (eager)."""

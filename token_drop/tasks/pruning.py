@@ -21,6 +21,14 @@
   LossScaleOptimizer: the wrapper passes for it, so the loss is still
   scaled, and the moments masked are those of its inner optimizer.
 
+Training metrics (TensorBoard `train/` and orbit's per-loop console line),
+the values at the loop's last step:
+
+* `pruning_scheduled_sparsity`: the schedule's s_t at the step (0 before
+  `begin_step`);
+* `pruning_achieved_sparsity`: fraction of zeros over all the masks, i.e.
+  of the pruned kernels' weights.
+
 `PruningExperimentConfig` is the experiment config of these tasks: its
 `validate()` (run by the config parser) checks `task.pruning`, so a bad value
 fails at parse time, not when the model is built.
@@ -87,6 +95,53 @@ class MaskingOptimizer:
     return result
 
 
+SPARSITY_METRICS = ('pruning_scheduled_sparsity', 'pruning_achieved_sparsity')
+
+
+class LatestValue(tf_keras.metrics.Metric):
+  """The value of the latest `update_state` call (a gauge, not a mean).
+
+  Sparsity is a state of the model, not a per-step quantity: a mean over the
+  loop would lag the schedule, so the loop reports its last step's value.
+
+  Args:
+    name: The metric's name.
+    **kwargs: As for `tf_keras.metrics.Metric` (e.g. dtype).
+  """
+
+  def __init__(self, name: str, **kwargs):
+    super().__init__(name=name, **kwargs)
+    # Every replica holds the same value (masks are mirrored).
+    self._value = self.add_weight(
+        'value', shape=(), initializer='zeros',
+        aggregation=tf.VariableAggregation.MEAN)
+
+  def update_state(self, value):  # pytype: disable=signature-mismatch
+    return self._value.assign(tf.cast(value, self.dtype))
+
+  def result(self):
+    return tf.identity(self._value)
+
+
+def update_sparsity_metrics(metrics, masks: pruning_lib.PruningMasks,
+                            step) -> None:
+  """Sets the `SPARSITY_METRICS` found in `metrics` (replica context).
+
+  Args:
+    metrics: The task's training metrics (others are left alone).
+    masks: The model's masks, after the step's update.
+    step: The optimizer's iteration count after the update.
+  """
+  by_name = {m.name: m for m in metrics or []}
+  values = dict(
+      pruning_scheduled_sparsity=pruning_lib.scheduled_sparsity(
+          step, masks.config),
+      pruning_achieved_sparsity=masks.achieved_sparsity())
+  for name, value in values.items():
+    if name in by_name:
+      by_name[name].update_state(value)
+
+
 def after_update(masks: pruning_lib.PruningMasks, optimizer) -> None:
   """Recomputes and applies the masks after an update (on schedule steps).
 
@@ -133,12 +188,24 @@ class PruningTaskMixin:
       attach_masks(model, self.task_config.pruning)
     return model
 
+  def build_metrics(self, training=None):
+    metrics = super().build_metrics(training)
+    if training and self.task_config.pruning.enabled:
+      metrics += [LatestValue(name) for name in SPARSITY_METRICS]
+    return metrics
+
   def train_step(self, inputs, model: tf_keras.Model, optimizer,
                  metrics=None):
     masks = getattr(model, 'pruning_masks', None)
-    if masks is not None:
-      optimizer = MaskingOptimizer(optimizer, masks)
-    return super().train_step(inputs, model, optimizer, metrics=metrics)
+    if masks is None:
+      return super().train_step(inputs, model, optimizer, metrics=metrics)
+    logs = super().train_step(inputs, model,
+                              MaskingOptimizer(optimizer, masks),
+                              metrics=metrics)
+    # Reads of the masks and the step follow the update (tf.function's
+    # automatic control dependencies; eager order).
+    update_sparsity_metrics(metrics, masks, optimizer.iterations)
+    return logs
 
 
 @dataclasses.dataclass
