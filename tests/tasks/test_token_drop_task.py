@@ -7,7 +7,9 @@ import tf_keras
 
 from official.core import exp_factory
 from official.core import task_factory
+from official.nlp.modeling.layers import routing
 from official.nlp.tasks import masked_lm as tfm_masked_lm
+from official.nlp.tasks import sentence_prediction
 import experiments  # pylint: disable=unused-import
 from token_drop.core import config_parser
 from token_drop.encoders import token_drop_bert
@@ -214,3 +216,105 @@ def test_drop_stats_by_hand():
       (1 + 3 + 6 + 8) / 4)
   assert values['token_importance_dropped_mean'] == pytest.approx(
       (2 + 5 + 7) / 3)
+
+
+def test_fine_tuning_task_on_token_drop_encoder_config_never_drops(tmp_path):
+  """A fine-tuning task built from a token-dropping params.yaml's encoder."""
+  encoder = _config(keep_k=SEQ * 2, seq_length=SEQ * 2).model.encoder
+  config = sentence_prediction.SentencePredictionConfig(
+      model=sentence_prediction.ModelConfig(
+          encoder=encoder, num_classes=2))
+  task = sentence_prediction.SentencePredictionTask(config)
+  model = task.build_model()
+  inputs = _batch(20)
+  features = {k: inputs[k] for k in ('input_word_ids', 'input_mask',
+                                     'input_type_ids')}
+  features['label_ids'] = tf.constant([0, 1])
+  model(features)
+  # keep_k (32) exceeds the fine-tuning sequence (16): dropping would fail.
+  task.train_step(features, model, tf_keras.optimizers.SGD(0.1),
+                  task.build_metrics(training=True))
+  encoder_network = model.checkpoint_items['encoder']
+  assert isinstance(encoder_network, token_drop_bert.TokenDropBertEncoder)
+  outputs = encoder_network(features, training=True)
+  assert 'token_drop_kept_positions' not in outputs
+
+
+def _bert_pretrainer(config):
+  """tfm's BERT pretrainer with the encoder sizes of `config`."""
+  bert_config = exp_factory.get_exp_config('bert/pretraining').task
+  bert_config.model.encoder.type = 'bert_v2'
+  enc = config.model.encoder.any
+  bert_config.model.encoder.bert_v2.override(
+      {k: getattr(enc, k) for k in (
+          'vocab_size', 'hidden_size', 'num_layers', 'num_attention_heads',
+          'intermediate_size', 'max_position_embeddings')})
+  bert_config.model.cls_heads = []
+  bert_model = tfm_masked_lm.MaskedLMTask(bert_config).build_model()
+  bert_model(_batch(0))
+  return bert_model
+
+
+def _upstream_style_pretrainer(config, values, vocab=VOCAB):
+  """A BERT pretrainer whose encoder holds the table as upstream's does.
+
+  Upstream's TokenDropBertEncoder keeps BertEncoderV2's layer attributes and
+  adds `_token_importance_embed`, a tfm TokenImportanceWithMovingAvg whose
+  variable is `importance_embed`.
+  """
+  bert_model = _bert_pretrainer(config)
+  layer = routing.TokenImportanceWithMovingAvg(
+      vocab_size=vocab, init_importance=tf.constant(values),
+      moving_average_beta=0.995)
+  layer.build(None)
+  bert_model.encoder_network._token_importance_embed = layer  # pylint: disable=protected-access
+  return bert_model
+
+
+@pytest.mark.parametrize('layout', ['checkpoint_items', 'model_dir'])
+def test_init_checkpoint_restores_upstream_importance_table(tmp_path, layout):
+  config = _config()
+  values = np.random.RandomState(7).uniform(0, 9, VOCAB).astype(np.float32)
+  upstream = _upstream_style_pretrainer(config, values)
+  items = upstream.checkpoint_items
+  if layout == 'model_dir':  # as tfm's trainer writes it
+    items = dict(items, model=upstream)
+  path = tf.train.Checkpoint(**items).save(str(tmp_path / 'upstream'))
+  keys = [k for k, _ in tf.train.list_variables(path)]
+  assert any('_token_importance_embed/importance_embed' in k for k in keys)
+  config.init_checkpoint = path
+  task, model = _build(config)
+  task.initialize(model)
+  np.testing.assert_array_equal(
+      model.encoder_network.token_importance.table.numpy(), values)
+  np.testing.assert_array_equal(
+      model.encoder_network.get_embedding_table().numpy(),
+      upstream.encoder_network.get_embedding_table().numpy())
+
+
+def test_init_checkpoint_restores_this_packages_table(tmp_path):
+  task, model = _build()
+  values = np.random.RandomState(8).uniform(0, 9, VOCAB).astype(np.float32)
+  model.encoder_network.token_importance.table.assign(values)
+  tf.train.Checkpoint(model=model, **model.checkpoint_items).save(
+      str(tmp_path / 'model_dir' / 'ckpt'))
+  config = _config()
+  config.init_checkpoint = str(tmp_path / 'model_dir')
+  task, fresh = _build(config)
+  task.initialize(fresh)
+  np.testing.assert_array_equal(
+      fresh.encoder_network.token_importance.table.numpy(), values)
+
+
+def test_init_checkpoint_table_of_another_vocabulary_is_a_config_error(
+    tmp_path):
+  config = _config()
+  # Upstream's layout, with a table for a larger vocabulary.
+  other = _upstream_style_pretrainer(config, np.ones(VOCAB + 5, np.float32),
+                                     vocab=VOCAB + 5)
+  config.init_checkpoint = tf.train.Checkpoint(
+      **other.checkpoint_items).save(str(tmp_path / 'other'))
+  task, model = _build(config)
+  with pytest.raises(config_parser.ConfigError,
+                     match=r'importance table .* has shape \(45,\)'):
+    task.initialize(model)

@@ -7,10 +7,18 @@ predicted id (weight-0 slots ignored, one update per id, all-reduced across
 replicas; see `token_drop.layers.token_importance`). Validation steps run the
 encoder without dropping and never touch the table.
 
+Tokens are dropped only in this task's training step (it runs the model
+inside `encoder.token_dropping()`); validation, and any other task built on
+the same encoder config (fine-tuning), run the full sequence.
+
 The table is attached to the pretrainer model as `model.token_importance`, so
 tfm's trainer checkpoints (model_dir) save and restore it, while
-`model.checkpoint_items` (what `init_checkpoint` reads and what a BERT
-fine-tuning task loads) stay plain BERT.
+`model.checkpoint_items` (what a BERT fine-tuning task loads) stay plain
+BERT. `task.init_checkpoint` also restores a table it holds: this task's
+(`model/token_importance/...` in a model_dir checkpoint) or the upstream
+tfm project's (official/projects/token_dropping, whose encoder holds it as
+`_token_importance_embed/importance_embed`), so a run moved here goes on
+with what it learned.
 
 Training metrics, written to TensorBoard at every summary interval as means
 over the interval:
@@ -24,7 +32,11 @@ over the interval:
 """
 
 import dataclasses
+import re
+from typing import Optional, Tuple
 
+from absl import logging
+import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -36,6 +48,39 @@ from token_drop.tasks import masked_lm
 
 TABLE_QUANTILES = (('min', 0.0), ('p10', 0.1), ('p50', 0.5), ('p90', 0.9),
                    ('max', 1.0))
+
+
+# Checkpoint keys of an importance table, most specific first: this task's
+# (the pretrainer's `token_importance` attribute) and the upstream project's
+# (its encoder's `_token_importance_embed` layer, under `encoder/` when read
+# as checkpoint items and `model/...` in a model_dir checkpoint).
+_TABLE_KEYS = (
+    ('this package', re.compile(
+        r'^model/token_importance/.*\.ATTRIBUTES/VARIABLE_VALUE$')),
+    ('upstream token_dropping', re.compile(
+        r'(^|/)_token_importance_embed/.*\.ATTRIBUTES/VARIABLE_VALUE$')),
+)
+
+
+def find_importance_table(
+    checkpoint_path: str) -> Optional[Tuple[str, str, np.ndarray]]:
+  """The importance table stored in a checkpoint, if any.
+
+  Args:
+    checkpoint_path: A checkpoint file prefix.
+
+  Returns:
+    (origin, key, values) or None when the checkpoint holds no table.
+  """
+  keys = [key for key, _ in tf.train.list_variables(checkpoint_path)]
+  for origin, pattern in _TABLE_KEYS:
+    found = sorted(key for key in keys if pattern.search(key))
+    if found:
+      # The shortest key is the table itself, not an optimizer slot of it.
+      key = min(found, key=len)
+      reader = tf.train.load_checkpoint(checkpoint_path)
+      return origin, key, reader.get_tensor(key)
+  return None
 
 
 @dataclasses.dataclass
@@ -120,6 +165,54 @@ class TokenDropMaskedLMTask(masked_lm.MaskedLMTask):
     # `checkpoint_items` so init/fine-tuning checkpoints stay plain BERT.
     model.token_importance = encoder.token_importance
     return model
+
+  def initialize(self, model):
+    """Loads `init_checkpoint` (BERT items) and any importance table in it.
+
+    Args:
+      model: The pretrainer model built by `build_model`.
+
+    Raises:
+      ConfigError: if the checkpoint's table does not have one entry per
+        vocabulary id of this encoder.
+    """
+    super().initialize(model)
+    path = self.task_config.init_checkpoint
+    if path and tf.io.gfile.isdir(path):
+      path = tf.train.latest_checkpoint(path)
+    if not path:
+      return
+    found = find_importance_table(path)
+    if found is None:
+      logging.info('%s holds no token importance table; it starts at %s.',
+                   path, model.encoder_network.token_importance.init_value)
+      return
+    origin, key, values = found
+    table = model.encoder_network.token_importance.table
+    if tuple(values.shape) != tuple(table.shape):
+      raise config_parser.ConfigError(
+          f'task.init_checkpoint={path}: its token importance table {key} '
+          f'has shape {tuple(values.shape)}, expected {tuple(table.shape)} '
+          '(one entry per id of task.model.encoder.any.vocab_size).')
+    table.assign(values.astype(np.float32))
+    logging.info('Restored the token importance table from %s (%s, %s).',
+                 path, origin, key)
+
+  def train_step(self, inputs, model: tf_keras.Model,
+                 optimizer: tf_keras.optimizers.Optimizer, metrics):
+    """The masked-LM training step, with token dropping turned on.
+
+    Args:
+      inputs: A dictionary of input tensors.
+      model: The model.
+      optimizer: The optimizer.
+      metrics: A list of metrics.
+
+    Returns:
+      A dictionary of logs.
+    """
+    with model.encoder_network.token_dropping():
+      return super().train_step(inputs, model, optimizer, metrics)
 
   def build_metrics(self, training=None):
     metrics = super().build_metrics(training)
