@@ -166,3 +166,29 @@ def test_demo_configs_share_the_encoder():
 def test_keras_serialization_registered():
   name = tf_keras.utils.get_registered_name(pre_ln_bert.PreLNBertEncoder)
   assert name == 'TokenDrop>PreLNBertEncoder'
+
+
+def test_output_range_normalises_the_kept_positions():
+  encoder = pre_ln_bert.PreLNBertEncoder(output_range=1, **TINY)
+  full = pre_ln_bert.PreLNBertEncoder(**TINY)
+  inputs = _inputs()
+  encoder(inputs)
+  full(inputs)
+  full.set_weights(encoder.get_weights())
+  ranged = encoder(inputs, training=False)['sequence_output']
+  assert ranged.shape[1] == 1
+  np.testing.assert_allclose(
+      ranged, full(inputs, training=False)['sequence_output'][:, :1],
+      rtol=1e-5, atol=1e-5)
+
+
+def test_classifier_with_the_encoder_exports_a_saved_model(tmp_path):
+  from official.nlp.modeling import models  # pylint: disable=g-import-not-at-top
+  encoder = pre_ln_bert.PreLNBertEncoder(inner_activation='relu', **TINY)
+  classifier = models.BertClassifier(encoder, num_classes=2)
+  inputs = _inputs()
+  expected = classifier(inputs, training=False)
+  tf.saved_model.save(classifier, str(tmp_path / 'sm'))
+  loaded = tf.saved_model.load(str(tmp_path / 'sm'))
+  np.testing.assert_allclose(loaded(inputs, training=False), expected,
+                             rtol=1e-5, atol=1e-5)
