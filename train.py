@@ -39,6 +39,7 @@ from official.core import train_lib
 from official.core import train_utils
 from official.modeling import performance
 from token_drop.core import config_parser
+from token_drop.core import model_dir as model_dir_lib
 from token_drop.core import preflight
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
@@ -50,7 +51,8 @@ flags.DEFINE_bool(
     'enable_async_checkpointing', default=False,
     help='Write checkpoints in a background thread.')
 
-_USER_ERRORS = (config_parser.ConfigError, checks.InputDataError)
+_USER_ERRORS = (config_parser.ConfigError, checks.InputDataError,
+                model_dir_lib.ModelDirError)
 
 
 def _float_logs(logs) -> dict:
@@ -91,8 +93,12 @@ def write_metrics(trainer, model_dir: str) -> None:
 def run(params, model_dir: str, mode: str,
         strategy: Optional[tf.distribute.Strategy] = None,
         enable_async_checkpointing: bool = False,
-        clock: Optional[time_budget.TrainingClock] = None):
+        clock: Optional[time_budget.TrainingClock] = None,
+        save_params: bool = False):
   """Builds the strategy, task and trainer and runs the experiment.
+
+  Nothing is written to `model_dir` until the checks have passed and the
+  model has been built and restored (`token_drop.core.model_dir`).
 
   Args:
     params: A locked `ExperimentConfig`.
@@ -102,11 +108,14 @@ def run(params, model_dir: str, mode: str,
       (e.g. MirroredStrategy over logical CPU devices).
     enable_async_checkpointing: Write checkpoints in a background thread.
     clock: The training clock (tests inject one with a fake time source).
+    save_params: Write params.yaml (a resumed run keeps its original and
+      gets a dated copy of a changed config) once the model is restored.
 
   Returns:
     The trainer, holding the last train and eval logs.
   """
   preflight.check(params)
+  model_dir_lib.check_mode(model_dir, mode)
   if params.runtime.mixed_precision_dtype:
     performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
   strategy = strategy or distribute_utils.get_distribution_strategy(
@@ -122,12 +131,18 @@ def run(params, model_dir: str, mode: str,
         checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
             params, model_dir),
         clock=clock)
+  # Before orbit's Controller restores (and tfm writes anything).
+  model_dir_lib.check_checkpoint_matches(trainer.model, model_dir, params)
+  if 'train' in mode and strategy.extended.should_checkpoint:
+    model_dir_lib.remove_temp_checkpoints(model_dir)
   runner = train_lib.OrbitExperimentRunner(
       distribution_strategy=strategy, task=task, mode=mode, params=params,
       model_dir=model_dir, trainer=trainer,
       controller_cls=trainer_lib.Controller,
       save_summary=strategy.extended.should_checkpoint,
       enable_async_checkpointing=enable_async_checkpointing)
+  if save_params:
+    model_dir_lib.save_params(params, model_dir)
   try:
     runner.run()
   except time_budget.StopTraining as stop:
@@ -147,11 +162,10 @@ def main(_):
   try:
     params = config_parser.parse_configuration(FLAGS)
     model_dir = FLAGS.model_dir
-    if 'train' in FLAGS.mode:
-      # Eval-only jobs must not race the train job writing the same file.
-      train_utils.serialize_config(params, model_dir)
+    # Eval-only jobs must not race the train job writing params.yaml.
     trainer = run(params, model_dir, FLAGS.mode,
-                  enable_async_checkpointing=FLAGS.enable_async_checkpointing)
+                  enable_async_checkpointing=FLAGS.enable_async_checkpointing,
+                  save_params='train' in FLAGS.mode)
   except _USER_ERRORS as e:
     logging.error('%s', e)
     sys.exit(f'error: {e}')

@@ -1,0 +1,198 @@
+"""Keeping a model_dir intact: checks before a run writes anything into it.
+
+train.py runs these in order: `check_mode` (an eval needs a checkpoint) before
+the model is built, `check_checkpoint_matches` after the model is built and
+before orbit's Controller restores, `remove_temp_checkpoints` once every
+check has passed, and `save_params` after the restore. A failed start (a
+named error or a resume with a different model) therefore leaves params.yaml,
+the checkpoints and everything else in the model_dir as they were.
+"""
+
+import datetime
+import os
+import tempfile
+from typing import Any, Dict, List, Optional
+
+from absl import logging
+import tensorflow as tf
+
+from official.core import train_utils
+from official.modeling.hyperparams import params_dict
+
+PARAMS_FILE = 'params.yaml'
+
+
+class ModelDirError(ValueError):
+  """The model_dir cannot be used with this config or mode."""
+
+
+def check_mode(model_dir: str, mode: str) -> None:
+  """Raises `ModelDirError` if `mode` is `eval` and there is no checkpoint.
+
+  tfm would evaluate the freshly initialized model and report its metrics as
+  if they were the run's. `continuous_eval` keeps tfm's behaviour: it waits
+  for the train job's checkpoints.
+
+  Args:
+    model_dir: The run's model_dir.
+    mode: The tfm mode.
+  """
+  if mode == 'eval' and not tf.train.latest_checkpoint(model_dir):
+    raise ModelDirError(
+        f'--mode=eval: model_dir {model_dir!r} has no checkpoint to evaluate '
+        '(train first, or use --mode=continuous_eval to wait for one).')
+
+
+def _flatten(value: Any, prefix: str) -> Dict[str, Any]:
+  if isinstance(value, dict):
+    flat = {}
+    for key, item in value.items():
+      flat.update(_flatten(item, f'{prefix}.{key}' if prefix else str(key)))
+    return flat
+  return {prefix: value}
+
+
+def _params_as_dict(params) -> Dict[str, Any]:
+  """`params` as params.yaml would store it (lists, not tuples)."""
+  with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, PARAMS_FILE)
+    params_dict.save_params_dict_to_yaml(params, path)
+    return params_dict.read_yaml_to_params_dict(path).as_dict()
+
+
+def _read_params(model_dir: str) -> Optional[Dict[str, Any]]:
+  path = os.path.join(model_dir, PARAMS_FILE)
+  if not tf.io.gfile.exists(path):
+    return None
+  try:
+    return params_dict.read_yaml_to_params_dict(path).as_dict()
+  except Exception:  # pylint: disable=broad-except
+    logging.warning('%s is not readable; not comparing configs', path)
+    return None
+
+
+def model_differences(model_dir: str, params) -> List[str]:
+  """The `task.model` keys whose values differ from the model_dir's params.
+
+  Args:
+    model_dir: A model_dir holding the params.yaml of an earlier run.
+    params: The new `ExperimentConfig`.
+
+  Returns:
+    Lines like `task.model.encoder.bert.hidden_size 64 in the checkpoint, 32
+    in the config`; empty if there is no params.yaml or no difference.
+  """
+  old = _read_params(model_dir)
+  if old is None:
+    return []
+  old_model = _flatten(old.get('task', {}).get('model', {}), 'task.model')
+  new_model = _flatten(_params_as_dict(params)['task'].get('model', {}),
+                       'task.model')
+  lines = []
+  for key in sorted(set(old_model) | set(new_model)):
+    before, after = old_model.get(key), new_model.get(key)
+    if before != after:
+      lines.append(f'{key} {before} in the checkpoint, {after} in the config')
+  return lines
+
+
+def _checkpoint_model_variables(checkpoint_path: str) -> int:
+  """How many model variables (not optimizer slots) the checkpoint holds."""
+  return sum(
+      1 for name, _ in tf.train.list_variables(checkpoint_path)
+      if name.startswith('model/') and name.endswith('VARIABLE_VALUE')
+      and '.OPTIMIZER_SLOT' not in name)
+
+
+def check_checkpoint_matches(model: tf.Module, model_dir: str,
+                             params) -> Optional[str]:
+  """Raises `ModelDirError` if the latest checkpoint is of another model.
+
+  Reads the checkpoint's `model/` part into `model` (the Controller restores
+  it again right after), which fails on a variable of another shape or a
+  variable the checkpoint lacks; a checkpoint with more model variables than
+  the model (e.g. fewer layers in the config) is a mismatch too when the
+  model_dir's params.yaml has another `task.model`.
+
+  Args:
+    model: The built model (its variables exist).
+    model_dir: The run's model_dir.
+    params: The new `ExperimentConfig`.
+
+  Returns:
+    The checked checkpoint path, or None if the model_dir has none.
+  """
+  path = tf.train.latest_checkpoint(model_dir)
+  if not path:
+    return None
+  problem = None
+  try:
+    status = tf.train.Checkpoint(model=model).read(path)
+    status.assert_existing_objects_matched()
+  except (ValueError, AssertionError, tf.errors.InvalidArgumentError) as e:
+    problem = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+  differences = model_differences(model_dir, params)
+  if problem is None and differences:
+    model_variables = len({id(v) for v in model.variables})
+    saved = _checkpoint_model_variables(path)
+    if saved > model_variables:
+      problem = (f'the checkpoint has {saved} model variables, the config\'s '
+                 f'model {model_variables}')
+  if problem is None:
+    return path
+  what = '; '.join(differences) if differences else problem
+  raise ModelDirError(
+      f'model_dir {model_dir!r}: cannot resume {os.path.basename(path)}, it '
+      f'was written by a different model: {what}. Use the same task.model '
+      'settings, or a new --model_dir.')
+
+
+def remove_temp_checkpoints(model_dir: str) -> List[str]:
+  """Removes `ckpt-*_temp` folders left by a killed or failed save.
+
+  Call only from a train job: a concurrent train job may be writing one.
+
+  Args:
+    model_dir: The run's model_dir.
+
+  Returns:
+    The removed paths.
+  """
+  removed = []
+  for path in tf.io.gfile.glob(os.path.join(model_dir, 'ckpt-*_temp')):
+    if tf.io.gfile.isdir(path):
+      logging.info('removing the unfinished checkpoint %s', path)
+      tf.io.gfile.rmtree(path)
+      removed.append(path)
+  return removed
+
+
+def save_params(params, model_dir: str) -> str:
+  """Writes params.yaml, keeping a resumed run's original.
+
+  A model_dir with a checkpoint and a params.yaml keeps its params.yaml; if
+  the new config differs (settings that may change on resume, e.g.
+  `trainer.train_steps`), it is written next to it as
+  `params_<UTC date and time>.yaml`.
+
+  Args:
+    params: The new `ExperimentConfig`.
+    model_dir: The run's model_dir.
+
+  Returns:
+    The path written, or the kept params.yaml.
+  """
+  path = os.path.join(model_dir, PARAMS_FILE)
+  old = _read_params(model_dir)
+  if old is None or not tf.train.latest_checkpoint(model_dir):
+    train_utils.serialize_config(params, model_dir)
+    return path
+  if old == _params_as_dict(params):
+    return path
+  stamp = datetime.datetime.now(datetime.timezone.utc).strftime(
+      '%Y%m%d-%H%M%S')
+  dated = os.path.join(model_dir, f'params_{stamp}.yaml')
+  logging.info('resumed run with a changed config: keeping %s, writing %s',
+               path, dated)
+  params_dict.save_params_dict_to_yaml(params, dated)
+  return dated
