@@ -18,11 +18,13 @@ import train_utils_for_tests as tu
 from token_drop.core import model_dir as model_dir_lib
 
 
-def _tiny_override(hidden_size=32, train_steps=2, extra=''):
+def _tiny_override(hidden_size=32, num_layers=2, train_steps=2, extra=''):
   override = tu.tiny_pretrain_override(train_steps=train_steps,
                                        steps_per_loop=2, extra=extra)
-  return override.replace('encoder.bert.hidden_size=32',
-                          f'encoder.bert.hidden_size={hidden_size}')
+  return override.replace(
+      'encoder.bert.hidden_size=32',
+      f'encoder.bert.hidden_size={hidden_size}').replace(
+          'encoder.bert.num_layers=2', f'encoder.bert.num_layers={num_layers}')
 
 
 def _snapshot(model_dir):
@@ -124,6 +126,20 @@ def test_resume_with_other_hidden_size_is_an_error(model_dir):
 
 
 @pytest.mark.slow
+def test_resume_with_more_layers_is_an_error(model_dir):
+  # Same shapes, but the config's third layer is not in the checkpoint.
+  before = _snapshot(model_dir)
+  result = tu.run_train(model_dir, mode='train',
+                        override=_tiny_override(num_layers=3, train_steps=4))
+  assert result.returncode != 0
+  lines = _error_lines(result)
+  assert len(lines) == 1, result.stderr[-3000:]
+  assert ('task.model.encoder.bert.num_layers 2 in the checkpoint, 3 in '
+          'the config') in lines[0]
+  assert _snapshot(model_dir) == before
+
+
+@pytest.mark.slow
 def test_resume_keeps_params_and_removes_temp_checkpoints(model_dir):
   params_path = os.path.join(model_dir, 'params.yaml')
   with open(params_path, 'rb') as f:
@@ -133,8 +149,9 @@ def test_resume_keeps_params_and_removes_temp_checkpoints(model_dir):
   with open(os.path.join(model_dir, 'ckpt-3_temp', 'part-00000-of-00001'),
             'w') as f:
     f.write('partial')
-  result = tu.run_train(model_dir, mode='train',
-                        override=_tiny_override(train_steps=4))
+  # Dropout may change on resume: same variables.
+  result = tu.run_train(model_dir, mode='train', override=_tiny_override(
+      train_steps=4, extra='task.model.encoder.bert.dropout_rate=0.0'))
   assert result.returncode == 0, result.stderr[-3000:]
   assert tf.train.latest_checkpoint(model_dir).endswith('ckpt-4')
   assert not os.path.exists(os.path.join(model_dir, 'ckpt-3_temp'))
@@ -143,7 +160,8 @@ def test_resume_keeps_params_and_removes_temp_checkpoints(model_dir):
   dated = glob.glob(os.path.join(model_dir, 'params_*.yaml'))
   assert len(dated) == 1, os.listdir(model_dir)
   with open(dated[0]) as f:
-    assert 'train_steps: 4' in f.read()
+    saved = f.read()
+  assert 'train_steps: 4' in saved and 'dropout_rate: 0.0' in saved
   assert 'train_steps: 2' in original.decode()
 
 

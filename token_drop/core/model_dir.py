@@ -96,23 +96,17 @@ def model_differences(model_dir: str, params) -> List[str]:
   return lines
 
 
-def _checkpoint_model_variables(checkpoint_path: str) -> int:
-  """How many model variables (not optimizer slots) the checkpoint holds."""
-  return sum(
-      1 for name, _ in tf.train.list_variables(checkpoint_path)
-      if name.startswith('model/') and name.endswith('VARIABLE_VALUE')
-      and '.OPTIMIZER_SLOT' not in name)
-
-
 def check_checkpoint_matches(model: tf.Module, model_dir: str,
                              params) -> Optional[str]:
   """Raises `ModelDirError` if the latest checkpoint is of another model.
 
-  Reads the checkpoint's `model/` part into `model` (the Controller restores
+  Reads the checkpoint's `model` part into `model` (the Controller restores
   it again right after), which fails on a variable of another shape or a
-  variable the checkpoint lacks; a checkpoint with more model variables than
-  the model (e.g. fewer layers in the config) is a mismatch too when the
-  model_dir's params.yaml has another `task.model`.
+  variable the checkpoint lacks (e.g. more layers in the config). The
+  message lists the `task.model` keys that differ from the model_dir's
+  params.yaml. Not detected: a checkpoint with more variables than the model
+  (e.g. fewer layers in the config) whose other shapes match; the extra
+  values are left unused, as tfm does.
 
   Args:
     model: The built model (its variables exist).
@@ -131,15 +125,9 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
     status.assert_existing_objects_matched()
   except (ValueError, AssertionError, tf.errors.InvalidArgumentError) as e:
     problem = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
-  differences = model_differences(model_dir, params)
-  if problem is None and differences:
-    model_variables = len({id(v) for v in model.variables})
-    saved = _checkpoint_model_variables(path)
-    if saved > model_variables:
-      problem = (f'the checkpoint has {saved} model variables, the config\'s '
-                 f'model {model_variables}')
   if problem is None:
     return path
+  differences = model_differences(model_dir, params)
   what = '; '.join(differences) if differences else problem
   raise ModelDirError(
       f'model_dir {model_dir!r}: cannot resume {os.path.basename(path)}, it '
