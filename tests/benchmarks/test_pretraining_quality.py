@@ -136,3 +136,29 @@ def test_end_to_end_on_a_tiny_setting(tmp_path):
   assert [float(r[3]) for r in rows] == [
       pytest.approx(4 * pq.step_flops(m, s), rel=0.005)
       for m in ('bert', 'token_drop')]
+
+
+@pytest.mark.slow
+def test_budget_bert_and_bort_pretrain_in_the_tool(tmp_path):
+  work = tmp_path / 'work'
+  result = subprocess.run(
+      [sys.executable, '-m', 'token_drop.benchmarks.pretraining_quality',
+       '--methods=bert,budget_bert,bort', '--num_layers=2', '--hidden_size=32',
+       '--num_attention_heads=2', '--intermediate_size=64',
+       '--bort_num_layers=1', '--seq_length=32', '--max_predictions_per_seq=5',
+       '--token_keep_k=16', '--full_length_layers=1', '--batch_size=4',
+       '--train_steps=2', '--eval_every=2', '--eval_steps=1',
+       '--finetune_seeds=0', f'--work_dir={work}'],
+      capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = json.loads((work / 'results.json').read_text())
+  s = pq.Sizes(layers=2, hidden=32, heads=2, inner=64, seq=32, preds=5,
+               batch=4, vocab=VOCAB, keep=16, full_length_layers=1,
+               bort_layers=1, bort_inner=24)
+  for method in ('bert', 'budget_bert', 'bort'):
+    (point,) = results[method]['curve']
+    assert point['step'] == 2
+    assert point['flops'] == 2 * pq.step_flops(method, s)
+  # Bort's teacher is the baseline's checkpoint, which it must have read.
+  config = (work / 'configs' / 'bort.yaml').read_text()
+  assert str(work / 'pretrain' / 'bert') in config
