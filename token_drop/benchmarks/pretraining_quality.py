@@ -60,54 +60,62 @@ SECTION = '## Pretraining quality at equal compute'
 BASELINE = 'bert'
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list('methods', ['bert', 'token_drop', 'narrow_bert'],
-                  'Methods to compare (bert, token_drop, narrow_bert, '
-                  'budget_bert, bort); bert is the baseline.')
-flags.DEFINE_string('train_input', 'data/corpus/demo_train.txt',
-                    'Training corpus (text: one sentence per line, blank '
-                    'line between documents; globs allowed).')
-flags.DEFINE_string('valid_input', 'data/corpus/demo_valid.txt',
-                    'Held-out corpus for the masked-LM curves.')
-flags.DEFINE_string('vocab_file', 'data/vocab/bert_en_uncased_vocab.txt',
-                    'WordPiece vocabulary (its size sets vocab_size).')
-flags.DEFINE_bool('do_lower_case', True, 'Lower-case the text.')
-flags.DEFINE_integer('num_layers', 6, 'Encoder layers.')
-flags.DEFINE_integer('hidden_size', 256, 'Hidden size.')
-flags.DEFINE_integer('num_attention_heads', 4, 'Attention heads.')
-flags.DEFINE_integer('intermediate_size', 0,
-                     'Feed-forward size (0: 4 x hidden_size).')
-flags.DEFINE_integer('seq_length', 128, 'Pretraining sequence length.')
-flags.DEFINE_integer('max_predictions_per_seq', 20,
-                     'Masked-LM predictions per sequence.')
-flags.DEFINE_integer('token_keep_k', 64, 'Token dropping: tokens kept.')
-flags.DEFINE_integer('full_length_layers', 2,
-                     'NarrowBERT: full-length layers before the narrow ones.')
-flags.DEFINE_integer('bort_num_layers', 4, 'Bort: student layers.')
-flags.DEFINE_integer('bort_intermediate_size', 0,
-                     'Bort: student feed-forward size (0: 3/4 hidden_size, '
-                     "Bort's 768/1024).")
-flags.DEFINE_integer('train_steps', 1000, 'Pretraining steps (every method).')
-flags.DEFINE_integer('batch_size', 32, 'Pretraining global batch size.')
-flags.DEFINE_float('learning_rate', 5e-4, 'Peak pretraining learning rate.')
-flags.DEFINE_float('warmup_proportion', 0.1,
-                   'Share of train_steps spent warming up.')
-flags.DEFINE_integer('eval_every', 100,
-                     'Steps between held-out evaluations (also the loop).')
-flags.DEFINE_integer('eval_steps', 20,
-                     'Held-out batches per evaluation (-1: the whole file).')
-flags.DEFINE_integer('seed', 1, 'Data order and masking seed (all methods).')
-flags.DEFINE_integer('finetune_seeds', 3,
-                     'Fine-tuning runs per model and task (0: none).')
-flags.DEFINE_integer('finetune_steps', 0,
-                     "Fine-tuning steps (0: the demo configs' 150 / 200).")
-flags.DEFINE_integer('finetune_seq_length', 0,
-                     "Fine-tuning sequence length (0: the demo configs' 128 "
-                     'for reviews, 64 for NER).')
-flags.DEFINE_string('work_dir', '/tmp/token_drop_pretraining_quality',
-                    'Where runs, logs, results.json, table.md and plots go.')
-flags.DEFINE_bool('update_docs', False,
-                  'Also write the plots to docs/images/ and the section of '
-                  'docs/benchmarks.md.')
+
+
+def define_flags():
+  """Defines the tool's flags.
+
+  Called when the tool runs, not on import: tests import the module beside
+  modules that define absl flags of the same names (e.g. vocab_file).
+  """
+  flags.DEFINE_list('methods', ['bert', 'token_drop', 'narrow_bert'],
+                    'Methods to compare (bert, token_drop, narrow_bert, '
+                    'budget_bert, bort); bert is the baseline.')
+  flags.DEFINE_string('train_input', 'data/corpus/demo_train.txt',
+                      'Training corpus (text: one sentence per line, blank '
+                      'line between documents; globs allowed).')
+  flags.DEFINE_string('valid_input', 'data/corpus/demo_valid.txt',
+                      'Held-out corpus for the masked-LM curves.')
+  flags.DEFINE_string('vocab_file', 'data/vocab/bert_en_uncased_vocab.txt',
+                      'WordPiece vocabulary (its size sets vocab_size).')
+  flags.DEFINE_bool('do_lower_case', True, 'Lower-case the text.')
+  flags.DEFINE_integer('num_layers', 6, 'Encoder layers.')
+  flags.DEFINE_integer('hidden_size', 256, 'Hidden size.')
+  flags.DEFINE_integer('num_attention_heads', 4, 'Attention heads.')
+  flags.DEFINE_integer('intermediate_size', 0,
+                       'Feed-forward size (0: 4 x hidden_size).')
+  flags.DEFINE_integer('seq_length', 128, 'Pretraining sequence length.')
+  flags.DEFINE_integer('max_predictions_per_seq', 20,
+                       'Masked-LM predictions per sequence.')
+  flags.DEFINE_integer('token_keep_k', 64, 'Token dropping: tokens kept.')
+  flags.DEFINE_integer('full_length_layers', 2,
+                       'NarrowBERT: full-length layers before the narrow ones.')
+  flags.DEFINE_integer('bort_num_layers', 4, 'Bort: student layers.')
+  flags.DEFINE_integer('bort_intermediate_size', 0,
+                       'Bort: student feed-forward size (0: 3/4 hidden_size, '
+                       "Bort's 768/1024).")
+  flags.DEFINE_integer('train_steps', 1000, 'Pretraining steps (every method).')
+  flags.DEFINE_integer('batch_size', 32, 'Pretraining global batch size.')
+  flags.DEFINE_float('learning_rate', 5e-4, 'Peak pretraining learning rate.')
+  flags.DEFINE_float('warmup_proportion', 0.1,
+                     'Share of train_steps spent warming up.')
+  flags.DEFINE_integer('eval_every', 100,
+                       'Steps between held-out evaluations (also the loop).')
+  flags.DEFINE_integer('eval_steps', 20,
+                       'Held-out batches per evaluation (-1: the whole file).')
+  flags.DEFINE_integer('seed', 1, 'Data order and masking seed (all methods).')
+  flags.DEFINE_integer('finetune_seeds', 3,
+                       'Fine-tuning runs per model and task (0: none).')
+  flags.DEFINE_integer('finetune_steps', 0,
+                       "Fine-tuning steps (0: the demo configs' 150 / 200).")
+  flags.DEFINE_integer('finetune_seq_length', 0,
+                       "Fine-tuning sequence length (0: the demo configs' 128 "
+                       'for reviews, 64 for NER).')
+  flags.DEFINE_string('work_dir', '/tmp/token_drop_pretraining_quality',
+                      'Where runs, logs, results.json, table.md and plots go.')
+  flags.DEFINE_bool('update_docs', False,
+                    'Also write the plots to docs/images/ and the section of '
+                    'docs/benchmarks.md.')
 
 
 class ToolError(Exception):
@@ -701,4 +709,5 @@ def main(_):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)
