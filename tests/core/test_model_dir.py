@@ -176,3 +176,22 @@ def test_eval_on_empty_model_dir_exits_with_one_error_line(tmp_path):
   assert model_dir in lines[0]
   assert 'final validation metrics' not in result.stdout
   assert os.listdir(model_dir) == []
+
+
+def test_resuming_an_upstream_token_drop_run_points_to_init_checkpoint(
+    tmp_path):
+  # An upstream-style checkpoint: its table under `_token_importance_embed`,
+  # no variables of this package's model.
+  upstream = tf.Module()
+  upstream.encoder = tf.Module()
+  upstream.encoder._token_importance_embed = tf.Module()  # pylint: disable=protected-access
+  upstream.encoder._token_importance_embed.importance_embed = tf.Variable(  # pylint: disable=protected-access
+      tf.fill([8], 10.0))
+  path = tf.train.Checkpoint(model=upstream).save(str(tmp_path / 'ckpt'))
+  ours = tf.Module()
+  ours.table = tf.Variable(tf.zeros([8]))
+  config = exp_factory.get_exp_config('token_drop_bert/pretraining')
+  with pytest.raises(model_dir_lib.ModelDirError,
+                     match='upstream token_dropping.*task.init_checkpoint='
+                     + path):
+    model_dir_lib.check_checkpoint_matches(ours, str(tmp_path), config)

@@ -20,6 +20,9 @@ from official.core import train_utils
 from official.modeling.hyperparams import params_dict
 
 PARAMS_FILE = 'params.yaml'
+# The layer of the upstream token_dropping encoder that holds its importance
+# table, as named in its checkpoints.
+UPSTREAM_TABLE = '_token_importance_embed'
 
 
 class ModelDirError(ValueError):
@@ -129,6 +132,13 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
     return path
   differences = model_differences(model_dir, params)
   what = '; '.join(differences) if differences else problem
+  if any(UPSTREAM_TABLE in key for key, _ in tf.train.list_variables(path)):
+    # Its importance table lives under other names; init_checkpoint maps it.
+    raise ModelDirError(
+        f'model_dir {model_dir!r}: {os.path.basename(path)} was written by the '
+        'upstream token_dropping project, which this package cannot resume '
+        f'in place; start a new --model_dir with task.init_checkpoint={path}, '
+        'which carries its weights and importance table over.')
   raise ModelDirError(
       f'model_dir {model_dir!r}: cannot resume {os.path.basename(path)}, it '
       f'was written by a different model: {what}. Use the same task.model '
