@@ -88,14 +88,17 @@ def test_summary_ratios_against_the_baseline():
   assert results['bert']['reach_flops_ratio'] == pytest.approx(1.0)
 
 
-def test_bad_method_is_a_one_line_error(tmp_path):
+@pytest.mark.parametrize('flag, message', [
+    ('--methods=bert,tokendrop', "error: --methods: unknown ['tokendrop']"),
+    ('--eval_every=0', 'error: --eval_every=0 must be positive'),
+])
+def test_bad_flag_is_a_one_line_error(tmp_path, flag, message):
   result = subprocess.run(
       [sys.executable, '-m', 'token_drop.benchmarks.pretraining_quality',
-       '--methods=bert,tokendrop', f'--work_dir={tmp_path}'],
+       flag, f'--work_dir={tmp_path}'],
       capture_output=True, text=True, cwd=REPO_ROOT, check=False)
   assert result.returncode == 1
-  assert result.stderr.strip().splitlines()[-1].startswith(
-      "error: --methods: unknown ['tokendrop']")
+  assert result.stderr.strip().splitlines()[-1].startswith(message)
   assert not os.listdir(tmp_path)
 
 

@@ -184,6 +184,12 @@ def sizes_from_flags() -> Sizes:
     path = getattr(FLAGS, name)
     if not any(os.path.exists(p) for p in _glob(path)):
       raise ToolError(f'--{name}={path}: no such file')
+  for name in ('train_steps', 'eval_every', 'batch_size', 'num_layers',
+               'hidden_size', 'seq_length', 'max_predictions_per_seq'):
+    if getattr(FLAGS, name) <= 0:
+      raise ToolError(f'--{name}={getattr(FLAGS, name)} must be positive')
+  if FLAGS.finetune_seeds < 0:
+    raise ToolError(f'--finetune_seeds={FLAGS.finetune_seeds} must be >= 0')
   if FLAGS.train_steps % FLAGS.eval_every:
     raise ToolError(f'--train_steps={FLAGS.train_steps} must be a multiple '
                     f'of --eval_every={FLAGS.eval_every}')
