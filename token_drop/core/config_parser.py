@@ -19,6 +19,7 @@ from official.core import train_utils
 from official.modeling.hyperparams import base_config
 from official.modeling.hyperparams import params_dict
 from official.nlp.data import pretrain_dataloader as tfm_pretrain_dataloader
+from token_drop import compat
 from token_drop.core import time_budget
 from token_drop.data import pretrain_dataloader
 
@@ -39,7 +40,7 @@ def as_experiment(config: cfg.ExperimentConfig,
   `parse_configuration` before any work).
   """
   return cls(task=config.task, trainer=config.trainer, runtime=config.runtime,
-             restrictions=list(getattr(config, '_restrictions', None) or []))
+             restrictions=compat.config_restrictions(config))
 
 
 def load_override(source: str) -> Any:
@@ -50,7 +51,7 @@ def load_override(source: str) -> Any:
   except ValueError:
     pass
   try:
-    loaded = yaml.load(text, Loader=params_dict._LOADER)  # pylint: disable=protected-access
+    loaded = compat.yaml_load(text)
   except yaml.YAMLError as e:
     raise ConfigError(f'cannot parse {source!r}: {e}') from None
   return loaded
@@ -59,7 +60,7 @@ def load_override(source: str) -> Any:
 def _read_config_file(path: str) -> Any:
   try:
     with open(path, encoding='utf-8') as f:
-      return yaml.load(f, Loader=params_dict._LOADER)  # pylint: disable=protected-access
+      return compat.yaml_load(f)
   except FileNotFoundError:
     raise ConfigError(f'--config_file {path!r} does not exist.') from None
   except yaml.YAMLError as e:
@@ -108,6 +109,11 @@ def _apply(params: cfg.ExperimentConfig, override: Any, source: str):
 class ExperimentParser(train_utils.ExperimentParser):
   """tfm's parser with source-naming errors and text-capable pretraining data."""
 
+  def __init__(self, flags_obj):
+    super().__init__(flags_obj)
+    # Our own reference: tfm's parser keeps the flags as a private attribute.
+    self.flags_obj = flags_obj
+
   def base_experiment(self):
     params = super().base_experiment()
     params.trainer = time_budget.upgrade_config(params.trainer)
@@ -119,13 +125,13 @@ class ExperimentParser(train_utils.ExperimentParser):
     return params
 
   def parse_config_file(self, params):
-    for path in self._flags_obj.config_file or []:
+    for path in self.flags_obj.config_file or []:
       params = _apply(params, _read_config_file(path),
                       f'--config_file {path!r}')
     return params
 
   def parse_params_override(self, params):
-    source = self._flags_obj.params_override
+    source = self.flags_obj.params_override
     if source:
       params = _apply(params, load_override(source), '--params_override')
     return params

@@ -23,6 +23,7 @@ from official.core import base_trainer
 from official.core import config_definitions as cfg
 from official.modeling import optimization
 from official.modeling import performance
+from token_drop import compat
 from token_drop.core import time_budget
 
 
@@ -62,10 +63,10 @@ class Trainer(base_trainer.Trainer):
     super().__init__(*args, **kwargs)
     self.clock = clock or time_budget.TrainingClock()
     checkpoint_items = getattr(self.model, 'checkpoint_items', {})
-    self._checkpoint = tf.train.Checkpoint(
+    compat.set_trainer_checkpoint(self, tf.train.Checkpoint(
         global_step=self.global_step, model=self.model,
         optimizer=self.optimizer, **{CLOCK_CHECKPOINT_NAME: self.clock},
-        **checkpoint_items)
+        **checkpoint_items))
     self._budget = budget_config(self.config)
     self._tokens_per_step = tokens_per_step(self.config)
     self._loop_start = None
@@ -177,6 +178,8 @@ class Controller(orbit.Controller):
       self._stop_raised = True
       raise time_budget.StopTraining(reason, trainer.stop_message)
 
+  # orbit has no public hook around each loop of `train`; this private method
+  # is listed in compat.PRIVATE_ATTRIBUTES (checked by tests/test_compat.py).
   def _train_n_steps(self, num_steps: int):
     check = getattr(self.trainer, 'check_budget_left', None)
     if check is not None and not check():

@@ -211,6 +211,7 @@ class SentencePredictionRawDataLoader(tfm_sp.SentencePredictionDataLoader):
 
   def __init__(self, params: SentencePredictionRawDataConfig):
     self._mask_ids = None
+    self._mask_rate = params.mask_rate
     if params.mask_rate:
       if not 0 < params.mask_rate < 1 or not params.is_training:
         raise checks.InputDataError(
@@ -241,7 +242,7 @@ class SentencePredictionRawDataLoader(tfm_sp.SentencePredictionDataLoader):
       # repeatable: tfm's reader maps in parallel, so which example gets
       # which draw varies from run to run even with an op seed.
       draw = tf.random.uniform(tf.shape(ids))
-      hit = ((draw < self._params.mask_rate)
+      hit = ((draw < self._mask_rate)
              & (features['input_mask'] > 0) & (ids != cls) & (ids != sep))
       features['input_word_ids'] = tf.where(hit, mask, ids)
     return features

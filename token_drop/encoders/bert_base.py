@@ -16,6 +16,7 @@ import tf_keras
 
 from official.modeling import tf_utils
 from official.nlp.configs import encoders
+from token_drop import compat
 
 
 def bert_encoder_kwargs(config: encoders.BertEncoderConfig) -> Dict[str, Any]:
@@ -74,19 +75,18 @@ def embed(encoder, inputs: Mapping[str, tf.Tensor], training=None
                      'dense_inputs (with_dense_inputs=True).')
   word_ids = inputs.get('input_word_ids', None)
   word_embeddings = inputs.get('input_word_embeddings', None)
+  sublayers = compat.encoder_embedding_sublayers(encoder)
   if word_embeddings is None:
     if word_ids is None:
       raise ValueError(f'{encoder.__class__.__name__} needs input_word_ids '
                        'or input_word_embeddings.')
-    word_embeddings = encoder._embedding_layer(word_ids)  # pylint: disable=protected-access
-  # pylint: disable=protected-access
-  embeddings = encoder._get_embeddings(word_ids, inputs['input_type_ids'],
-                                       word_embeddings, None, None)
-  embeddings = encoder._embedding_norm_layer(embeddings)
-  embeddings = encoder._embedding_dropout(embeddings, training=training)
-  if encoder._embedding_projection is not None:
-    embeddings = encoder._embedding_projection(embeddings)
-  attention_mask = encoder._attention_mask_layer(embeddings,
-                                                 inputs['input_mask'])
-  # pylint: enable=protected-access
+    word_embeddings = sublayers.word(word_ids)
+  embeddings = compat.encoder_sum_embeddings(
+      encoder, word_ids, inputs['input_type_ids'], word_embeddings)
+  embeddings = sublayers.norm(embeddings)
+  embeddings = sublayers.dropout(embeddings, training=training)
+  if sublayers.projection is not None:
+    embeddings = sublayers.projection(embeddings)
+  attention_mask = compat.encoder_attention_mask_layer(encoder)(
+      embeddings, inputs['input_mask'])
   return embeddings, attention_mask

@@ -45,6 +45,7 @@ import tf_keras
 from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
+from token_drop import compat
 from token_drop.encoders import bert_base
 from token_drop.layers import positions as positions_lib
 
@@ -80,7 +81,7 @@ class NarrowBertEncoder(networks.BertEncoderV2):
       raise ValueError(f'narrow_mode={narrow_mode!r}; expected one of '
                        f'{NARROW_MODES}.')
     super().__init__(vocab_size=vocab_size, **kwargs)
-    num_layers = self._num_layers
+    num_layers = len(self.transformer_layers)
     full = num_layers if full_length_layers is None else full_length_layers
     if not 0 < full <= num_layers:
       raise ValueError(
@@ -90,15 +91,13 @@ class NarrowBertEncoder(networks.BertEncoderV2):
     self._full_length_layers = full
     self._narrow_mode = narrow_mode
     if narrow_mode == 'context_first':
-      for block in self._transformer_layers[full:]:
+      for block in self.transformer_layers[full:]:
         check_sublayer_support(block)
     # A plain (untracked) dict: functional models built on `self.inputs`
     # (tfm's BertClassifier) take their save signature from it, and
     # tf.saved_model cannot trace a tracked _DictWrapper.
-    self._setattr_tracking = False
-    self.inputs = dict(self.inputs)
-    self._setattr_tracking = True
-    self._config.update({
+    compat.set_untracked_attribute(self, 'inputs', dict(self.inputs))
+    compat.encoder_config(self).update({
         'full_length_layers': full_length_layers,
         'narrow_mode': narrow_mode,
     })
@@ -109,7 +108,7 @@ class NarrowBertEncoder(networks.BertEncoderV2):
 
   @property
   def num_narrow_layers(self) -> int:
-    return self._num_layers - self._full_length_layers
+    return len(self.transformer_layers) - self._full_length_layers
 
   @property
   def narrow_mode(self) -> str:
@@ -121,7 +120,7 @@ class NarrowBertEncoder(networks.BertEncoderV2):
 
     encoder_outputs = []
     x = embeddings
-    for layer in self._transformer_layers[:self._full_length_layers]:
+    for layer in self.transformer_layers[:self._full_length_layers]:
       x = layer([x, attention_mask], training=training)
       encoder_outputs.append(x)
 
@@ -144,20 +143,20 @@ class NarrowBertEncoder(networks.BertEncoderV2):
 
     outputs.update(
         sequence_output=x,
-        pooled_output=self._pooler_layer(x[:, 0, :]),
+        pooled_output=self.pooler_layer(x[:, 0, :]),
         encoder_outputs=encoder_outputs)
-    if self._config['return_word_embeddings']:
+    if compat.encoder_config(self)['return_word_embeddings']:
       outputs['word_embeddings'] = embeddings
     return outputs
 
   def _narrow_layers(self):
-    return self._transformer_layers[self._full_length_layers:]
+    return self.transformer_layers[self._full_length_layers:]
 
   def _sparse_queries(self, context, mask, positions, training):
     """Narrow layers with queries at `positions`, K/V from `context`."""
     x_narrow = tf.gather(context, positions, batch_dims=1)
     # [batch, n, seq]: every narrow query sees every unpadded position.
-    cross_mask = self._attention_mask_layer(x_narrow, mask)
+    cross_mask = compat.encoder_attention_mask_layer(self)(x_narrow, mask)
     for layer in self._narrow_layers():
       x_narrow = layer([x_narrow, context, cross_mask], training=training)
     return context, x_narrow
@@ -176,17 +175,17 @@ class NarrowBertEncoder(networks.BertEncoderV2):
     return x, x_narrow
 
   def get_config(self):
-    return dict(self._config)
+    return dict(compat.encoder_config(self))
 
 
 # TransformerEncoderBlock settings under which `attention_sublayer` and
 # `feedforward_sublayer` compute what the block's own `call` does; BertEncoderV2
 # builds its blocks with these defaults (only norm_first varies).
 _SUBLAYER_SETTINGS = dict(
-    _use_query_residual=True, _diff_q_kv_att_layer_norm=False,
-    _linformer_dim=None, _output_last_dim=None, _output_range=None,
-    _use_rms_norm=False, _use_sigmoid_attn=False, _num_kv_heads=None,
-    _src_block_size=None, _tgt_block_size=None)
+    use_query_residual=True, diff_q_kv_att_layer_norm=False,
+    linformer_dim=None, output_last_dim=None, output_range=None,
+    use_rms_norm=False, use_sigmoid_attn=False, num_kv_heads=None,
+    src_block_size=None, tgt_block_size=None)
 
 
 def check_sublayer_support(block) -> None:
@@ -198,9 +197,9 @@ def check_sublayer_support(block) -> None:
   Raises:
     ValueError: naming the unsupported settings.
   """
-  wrong = {name[1:]: getattr(block, name, value)
+  wrong = {name: compat.block_setting(block, name, value)
            for name, value in _SUBLAYER_SETTINGS.items()
-           if getattr(block, name, value) != value}
+           if compat.block_setting(block, name, value) != value}
   if wrong:
     raise ValueError(
         f'narrow_mode=context_first splits {block.name} into its attention '
@@ -224,23 +223,20 @@ def attention_sublayer(block, x, attention_mask, training=None):
   Returns:
     [batch, seq, hidden] output of the attention sublayer.
   """
-  # pylint: disable=protected-access
   # The block's __call__ casts its inputs to its compute dtype (bfloat16 or
   # float16 under a mixed policy) before `call`; calling its sublayers
   # directly skips that, and the residual sums below would mix dtypes.
   x = tf.cast(x, block.compute_dtype)
-  if block._norm_first:
-    normed = block._attention_layer_norm(x)
-    out = block._attention_layer(query=normed, key=normed, value=normed,
-                                 attention_mask=attention_mask,
-                                 training=training)
-    return x + block._attention_dropout(out, training=training)
-  out = block._attention_layer(query=x, key=x, value=x,
-                               attention_mask=attention_mask,
-                               training=training)
-  out = block._attention_dropout(out, training=training)
-  return block._attention_layer_norm(x + out)
-  # pylint: enable=protected-access
+  parts = compat.block_sublayers(block)
+  if parts.norm_first:
+    normed = parts.attention_norm(x)
+    out = parts.attention(query=normed, key=normed, value=normed,
+                          attention_mask=attention_mask, training=training)
+    return x + parts.attention_dropout(out, training=training)
+  out = parts.attention(query=x, key=x, value=x,
+                        attention_mask=attention_mask, training=training)
+  out = parts.attention_dropout(out, training=training)
+  return parts.attention_norm(x + out)
 
 
 def feedforward_sublayer(block, x, training=None):
@@ -254,23 +250,22 @@ def feedforward_sublayer(block, x, training=None):
   Returns:
     [..., hidden] output of the block.
   """
-  # pylint: disable=protected-access
-  if block._norm_first:
+  parts = compat.block_sublayers(block)
+  if parts.norm_first:
     # Pre-norm blocks add the residual in their compute dtype (post-norm ones
     # in float32, after their float32 layer norm; see the end).
     x = tf.cast(x, block.compute_dtype)
   source = x
-  if block._norm_first:
-    x = block._output_layer_norm(x)
-  inner = block._intermediate_dense(x)
-  inner = block._intermediate_activation_layer(inner)
-  inner = block._inner_dropout_layer(inner, training=training)
-  out = block._output_dense(inner)
-  out = block._output_dropout(out, training=training)
-  if block._norm_first:
+  if parts.norm_first:
+    x = parts.output_norm(x)
+  inner = parts.intermediate_dense(x)
+  inner = parts.intermediate_activation(inner)
+  inner = parts.inner_dropout(inner, training=training)
+  out = parts.output_dense(inner)
+  out = parts.output_dropout(out, training=training)
+  if parts.norm_first:
     return source + out
-  return block._output_layer_norm(tf.cast(out, tf.float32) + source)
-  # pylint: enable=protected-access
+  return parts.output_norm(tf.cast(out, tf.float32) + source)
 
 
 @dataclasses.dataclass

@@ -29,6 +29,7 @@ import tf_keras
 from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
+from token_drop import compat
 from token_drop.encoders import bert_base
 
 
@@ -61,10 +62,8 @@ class PreLNBertEncoder(networks.BertEncoderV2):
     # A plain (untracked) dict: functional models built on `self.inputs`
     # (tfm's BertClassifier) take their save signature from it, and
     # tf.saved_model cannot trace a tracked _DictWrapper.
-    self._setattr_tracking = False
-    self.inputs = dict(self.inputs)
-    self._setattr_tracking = True
-    self._config['final_layer_norm'] = final_layer_norm
+    compat.set_untracked_attribute(self, 'inputs', dict(self.inputs))
+    compat.encoder_config(self)['final_layer_norm'] = final_layer_norm
 
   @property
   def final_layer_norm(self):
@@ -76,12 +75,14 @@ class PreLNBertEncoder(networks.BertEncoderV2):
     encoder_outputs = []
     attention_outputs = []
     x = embeddings
-    for i, layer in enumerate(self._transformer_layers):
-      output_range = (self._output_range if i == self._num_layers - 1
-                      else None)
+    config = compat.encoder_config(self)
+    layers = self.transformer_layers
+    for i, layer in enumerate(layers):
+      output_range = (compat.encoder_output_range(self)
+                       if i == len(layers) - 1 else None)
       x = layer([x, attention_mask], output_range=output_range,
                 training=training)
-      if self._config['return_attention_scores']:
+      if config['return_attention_scores']:
         x, scores = x
         attention_outputs.append(scores)
       encoder_outputs.append(x)
@@ -90,16 +91,16 @@ class PreLNBertEncoder(networks.BertEncoderV2):
       encoder_outputs[-1] = x
     outputs = dict(
         sequence_output=x,
-        pooled_output=self._pooler_layer(x[:, 0, :]),
+        pooled_output=self.pooler_layer(x[:, 0, :]),
         encoder_outputs=encoder_outputs)
-    if self._config['return_attention_scores']:
+    if compat.encoder_config(self)['return_attention_scores']:
       outputs['attention_scores'] = attention_outputs
-    if self._config['return_word_embeddings']:
+    if compat.encoder_config(self)['return_word_embeddings']:
       outputs['word_embeddings'] = embeddings
     return outputs
 
   def get_config(self):
-    return dict(self._config)
+    return dict(compat.encoder_config(self))
 
 
 @dataclasses.dataclass

@@ -44,6 +44,7 @@ import tf_keras
 from official.modeling.hyperparams import base_config
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
+from token_drop import compat
 from token_drop.encoders import bert_base
 from token_drop.layers import positions
 from token_drop.layers import token_importance as token_importance_lib
@@ -103,7 +104,7 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
         raise ValueError(f'TokenDropBertEncoder does not support '
                          f'{unsupported}=True.')
     super().__init__(vocab_size=vocab_size, **kwargs)
-    num_layers = self._num_layers
+    num_layers = len(self.transformer_layers)
     default_start, default_end = default_drop_layers(num_layers)
     start = (default_start if token_drop_start_layer is None
              else token_drop_start_layer)
@@ -132,10 +133,8 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     # A plain (untracked) dict: functional models built on `self.inputs` take
     # their save signature from it, and SavedModel cannot trace a tracked
     # _DictWrapper.
-    self._setattr_tracking = False
-    self.inputs = dict(self.inputs)
-    self._setattr_tracking = True
-    self._config.update({
+    compat.set_untracked_attribute(self, 'inputs', dict(self.inputs))
+    compat.encoder_config(self).update({
         'token_keep_k': token_keep_k,
         'token_allow_list': list(token_allow_list),
         'token_deny_list': list(token_deny_list),
@@ -215,7 +214,8 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     word_ids = inputs.get('input_word_ids', None)
     mask = inputs['input_mask']
     if output_range is None:
-      output_range = self._output_range
+      output_range = compat.encoder_output_range(self)
+    num_layers = len(self.transformer_layers)
 
     drops = self._drops(training)
     if drops and word_ids is None:
@@ -223,10 +223,10 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
           'TokenDropBertEncoder drops tokens by the importance of their '
           'vocabulary ids and needs `input_word_ids` in training; got '
           'input_word_embeddings only.')
-    first_full_after = self._drop_end if drops else self._num_layers
+    first_full_after = self._drop_end if drops else num_layers
     encoder_outputs = []
     x = embeddings
-    for i in range(self._drop_start if drops else self._num_layers):
+    for i in range(self._drop_start if drops else num_layers):
       x = self._call_full_layer(i, x, attention_mask, output_range, training)
       encoder_outputs.append(x)
 
@@ -234,7 +234,7 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     if drops:
       x, kept, importance = self._call_drop_layers(
           x, word_ids, mask, encoder_outputs, training)
-      if first_full_after == self._num_layers and output_range is not None:
+      if first_full_after == num_layers and output_range is not None:
         # The last layer dropped: cut its rejoined output to the range.
         x = x[:, :output_range]
         encoder_outputs[-1] = x
@@ -243,23 +243,24 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
           'token_drop_importance': importance,
       }
 
-    for i in range(first_full_after, self._num_layers):
+    for i in range(first_full_after, num_layers):
       x = self._call_full_layer(i, x, attention_mask, output_range, training)
       encoder_outputs.append(x)
 
-    pooled_output = self._pooler_layer(x[:, 0, :])
+    pooled_output = self.pooler_layer(x[:, 0, :])
     outputs = dict(
         sequence_output=x,
         pooled_output=pooled_output,
         encoder_outputs=encoder_outputs)
-    if self._config['return_word_embeddings']:
+    if compat.encoder_config(self)['return_word_embeddings']:
       outputs['word_embeddings'] = embeddings
     outputs.update(extra_outputs)
     return outputs
 
   def _call_full_layer(self, i, x, attention_mask, output_range, training):
-    layer_range = output_range if i == self._num_layers - 1 else None
-    return self._transformer_layers[i]([x, attention_mask],
+    last = i == len(self.transformer_layers) - 1
+    layer_range = output_range if last else None
+    return self.transformer_layers[i]([x, attention_mask],
                                        output_range=layer_range,
                                        training=training)
 
@@ -289,19 +290,19 @@ class TokenDropBertEncoder(networks.BertEncoderV2):
     x_kept = tf.gather(x, kept, batch_dims=1)
     mask_kept = tf.gather(mask, kept, batch_dims=1)
     # Layer `start`: kept queries attend to every (unpadded) position.
-    cross_mask = self._attention_mask_layer(x_kept, mask)
-    x_kept = self._transformer_layers[self._drop_start](
+    cross_mask = compat.encoder_attention_mask_layer(self)(x_kept, mask)
+    x_kept = self.transformer_layers[self._drop_start](
         [x_kept, x, cross_mask], training=training)
     encoder_outputs.append(rejoin(x_kept))
-    kept_mask = self._attention_mask_layer(x_kept, mask_kept)
+    kept_mask = compat.encoder_attention_mask_layer(self)(x_kept, mask_kept)
     for i in range(self._drop_start + 1, self._drop_end):
-      x_kept = self._transformer_layers[i]([x_kept, kept_mask],
+      x_kept = self.transformer_layers[i]([x_kept, kept_mask],
                                            training=training)
       encoder_outputs.append(rejoin(x_kept))
     return encoder_outputs[-1], kept, importance
 
   def get_config(self):
-    return dict(self._config)
+    return dict(compat.encoder_config(self))
 
 
 @dataclasses.dataclass

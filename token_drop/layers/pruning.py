@@ -37,6 +37,7 @@ import tensorflow as tf
 import tf_keras
 
 from official.modeling.hyperparams import base_config
+from token_drop import compat
 
 # Kernels of BertEncoderV2's TransformerEncoderBlocks (variable names).
 DEFAULT_KERNEL_PATTERNS = (
@@ -363,27 +364,22 @@ def optimizer_slots(optimizer, variable) -> List[tf.Variable]:
       except KeyError:  # Slots not created yet (before the first update).
         pass
     # Legacy optimizers create the slots of every variable at once.
-    built = bool(getattr(optimizer, '_slots', None))
+    built = compat.legacy_optimizer_has_slots(optimizer)
     if names and built and len(slots) != len(names):
       raise _no_slots_error(optimizer, variable, names)
     return slots
-  # New-style Keras optimizers (tf_keras.optimizers.Adam/AdamW/...); this reads
-  # their private per-variable index and slot lists.
-  if not getattr(optimizer, '_built', False):
+  # New-style Keras optimizers (tf_keras.optimizers.Adam/AdamW/...).
+  if not compat.optimizer_is_built(optimizer):
     return []
-  index = getattr(optimizer, '_index_dict', {}).get(
-      optimizer._var_key(variable)) if hasattr(optimizer, '_var_key') else None
-  attrs = [a for a in ('_momentums', '_velocities', 'momentums')
-           if getattr(optimizer, a, None)]
-  if index is None or (not attrs and _has_state(optimizer)):
-    raise _no_slots_error(optimizer, variable, attrs)
-  return [getattr(optimizer, a)[index] for a in attrs]
+  found = compat.optimizer_slot_lists(optimizer, variable)
+  if found is None or (not found and _has_state(optimizer)):
+    raise _no_slots_error(optimizer, variable, list(found or ()))
+  return list(found.values())
 
 
 def _has_state(optimizer) -> bool:
   """Whether a built new-style optimizer holds more than its counters."""
-  own = {id(v) for v in getattr(optimizer, '_model_variables_moving_average',
-                                None) or []}
+  own = {id(v) for v in compat.optimizer_moving_average_variables(optimizer)}
   return any(id(v) not in own and v.shape.rank for v in optimizer.variables)
 
 

@@ -17,6 +17,7 @@ import tf_keras
 
 from official.modeling.hyperparams import base_config
 from official.nlp.configs import bert
+from token_drop import compat
 from token_drop.core import checkpoints
 
 
@@ -342,9 +343,8 @@ def attention_logits(block: tf_keras.layers.Layer, layer_input: tf.Tensor,
   Why private attributes: tfm's TransformerEncoderBlock and tf_keras'
   MultiHeadAttention only return the attention *probabilities*
   (`return_attention_scores` gives the softmax output); there is no public
-  way to get the scores or the query/key projections. This is the one place
-  that reads `_attention_layer`, `_norm_first`, `_attention_layer_norm`,
-  `_query_dense`, `_key_dense` and `_key_dim`.
+  way to get the scores or the query/key projections, which are read through
+  `token_drop.compat`.
 
   Args:
     block: A TransformerEncoderBlock (e.g. `encoder.transformer_layers[i]`)
@@ -357,19 +357,18 @@ def attention_logits(block: tf_keras.layers.Layer, layer_input: tf.Tensor,
   Returns:
     [batch, heads, query, key] scores in the block's compute dtype.
   """
-  # pylint: disable=protected-access
-  attention = block._attention_layer
+  parts = compat.block_sublayers(block)
+  attention = parts.attention
   if not isinstance(attention, tf_keras.layers.MultiHeadAttention):
     raise ValueError(
         f'attention scores need tf_keras MultiHeadAttention, got '
         f'{type(attention).__name__} in {block.name}.')
-  x = block._attention_layer_norm(layer_input) if block._norm_first else (
-      layer_input)
-  query = attention._query_dense(x)  # [batch, query, heads, dim]
-  key = attention._key_dense(x)  # [batch, key, heads, dim]
+  x = parts.attention_norm(layer_input) if parts.norm_first else layer_input
+  projections = compat.attention_sublayers(attention)
+  query = projections.query(x)  # [batch, query, heads, dim]
+  key = projections.key(x)  # [batch, key, heads, dim]
   # Scaled before the product, as MultiHeadAttention._compute_attention does.
-  query = tf.multiply(query, 1.0 / math.sqrt(float(attention._key_dim)))
-  # pylint: enable=protected-access
+  query = tf.multiply(query, 1.0 / math.sqrt(float(projections.key_dim)))
   scores = tf.einsum('bsnh,btnh->bnts', key, query)
   if input_mask is not None:
     padded = 1.0 - tf.cast(input_mask, scores.dtype)

@@ -27,6 +27,7 @@ from official.modeling import tf_utils
 from official.nlp.configs import encoders
 from official.nlp.modeling import layers
 from official.nlp.modeling import networks
+from token_drop import compat
 from token_drop.layers import gelu_exact  # pylint: disable=unused-import
 
 # Hugging Face hidden_act -> tfm hidden_activation.
@@ -258,8 +259,8 @@ def _norm(prefix: str, layer) -> List[Entry]:
 def encoder_entries(encoder: networks.BertEncoderV2,
                     with_pooler: bool = True) -> List[Entry]:
   """The BertModel tensors (no `bert.` prefix) of a built BertEncoderV2."""
-  # pylint: disable=protected-access
-  if getattr(encoder, '_embedding_projection', None) is not None:
+  embedding = compat.encoder_embedding_sublayers(encoder)
+  if embedding.projection is not None:
     raise WeightMappingError(
         'the encoder has an embedding projection (embedding_size != '
         'hidden_size), which Hugging Face BERT does not have.')
@@ -267,24 +268,23 @@ def encoder_entries(encoder: networks.BertEncoderV2,
       Entry('embeddings.word_embeddings.weight',
             encoder.get_embedding_layer().embeddings),
       Entry('embeddings.position_embeddings.weight',
-            encoder._position_embedding_layer._position_embeddings),
+            compat.position_embedding_table(embedding.position)),
       Entry('embeddings.token_type_embeddings.weight',
-            encoder._type_embedding_layer.embeddings),
-  ] + _norm('embeddings.LayerNorm.', encoder._embedding_norm_layer)
+            embedding.type.embeddings),
+  ] + _norm('embeddings.LayerNorm.', embedding.norm)
   for i, block in enumerate(encoder.transformer_layers):
     p = f'encoder.layer.{i}.'
-    attention = block._attention_layer
-    entries += _dense(p + 'attention.self.query.', attention._query_dense)
-    entries += _dense(p + 'attention.self.key.', attention._key_dense)
-    entries += _dense(p + 'attention.self.value.', attention._value_dense)
-    entries += _dense(p + 'attention.output.dense.', attention._output_dense,
+    parts = compat.block_sublayers(block)
+    attention = compat.attention_sublayers(parts.attention)
+    entries += _dense(p + 'attention.self.query.', attention.query)
+    entries += _dense(p + 'attention.self.key.', attention.key)
+    entries += _dense(p + 'attention.self.value.', attention.value)
+    entries += _dense(p + 'attention.output.dense.', attention.output,
                       in_axes=2)
-    entries += _norm(p + 'attention.output.LayerNorm.',
-                     block._attention_layer_norm)
-    entries += _dense(p + 'intermediate.dense.', block._intermediate_dense)
-    entries += _dense(p + 'output.dense.', block._output_dense)
-    entries += _norm(p + 'output.LayerNorm.', block._output_layer_norm)
-  # pylint: enable=protected-access
+    entries += _norm(p + 'attention.output.LayerNorm.', parts.attention_norm)
+    entries += _dense(p + 'intermediate.dense.', parts.intermediate_dense)
+    entries += _dense(p + 'output.dense.', parts.output_dense)
+    entries += _norm(p + 'output.LayerNorm.', parts.output_norm)
   if with_pooler:
     entries += _dense('pooler.dense.', encoder.pooler_layer)
   return entries

@@ -34,11 +34,9 @@ from absl import flags
 from absl import logging
 from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
-import yaml
 
-from official.modeling.hyperparams import params_dict
 from official.nlp.configs import encoders
-from tensorflow.core.protobuf import trackable_object_graph_pb2
+from token_drop import compat
 from token_drop.core import checkpoints
 from token_drop.tools import bert_weights
 
@@ -53,16 +51,13 @@ def resolve_checkpoint(checkpoint: str) -> str:
 
 def root_items(checkpoint_path: str) -> List[str]:
   """Names of the checkpoint's root objects (e.g. encoder, model)."""
-  reader = tf.train.load_checkpoint(checkpoint_path)
-  graph = trackable_object_graph_pb2.TrackableObjectGraph()
-  graph.ParseFromString(reader.get_tensor('_CHECKPOINTABLE_OBJECT_GRAPH'))
-  return [child.local_name for child in graph.nodes[0].children]
+  return compat.checkpoint_root_names(checkpoint_path)
 
 
 def _read_yaml(path: str) -> Any:
   # tfm's loader: params.yaml files hold tags such as !!python/tuple.
   with tf.io.gfile.GFile(path) as f:
-    return yaml.load(f, Loader=params_dict._LOADER)  # pylint: disable=protected-access
+    return compat.yaml_load(f)
 
 
 def _encoder_section(loaded: Any, source: str) -> Dict[str, Any]:

@@ -20,13 +20,14 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from token_drop import compat
 from token_drop.core import checkpoints
 from token_drop.layers import pruning
 
 _MASK = re.compile(r'(^|/)(' + re.escape(pruning.MASK_PREFIX.replace(
     '.', '..')) + r'[^/]*)/\.ATTRIBUTES/VARIABLE_VALUE$')
 _SKIP_ROOTS = ('optimizer/', 'global_step', 'training_clock', 'save_counter',
-               '_CHECKPOINTABLE_OBJECT_GRAPH')
+               compat.OBJECT_GRAPH_KEY)
 
 
 def kernel_name_of_mask_key(key: str) -> Optional[str]:
