@@ -1,22 +1,33 @@
-"""Test setup shared by the suite.
+"""Test setup and fixtures shared by the suite.
 
 The CPU is split into two logical devices before TensorFlow initialises, so
 that tests can run MirroredStrategy over 2 replicas on a 2-core machine
 without a GPU; single-device code keeps using /cpu:0.
+
+Helpers shared by test modules live in `token_drop.testing` (imported by
+package name: no test module imports another, and nothing here changes
+sys.path). Tests that start a process or train more than a few steps are
+marked `slow` (pytest.ini); `python -m pytest -q -m "not slow"` skips them.
 """
 
-import os
-import sys
-
+import pytest
 import tensorflow as tf
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(TESTS_DIR)
-for _path in (REPO_ROOT, TESTS_DIR):  # train.py and train_utils_for_tests.py
-  if _path not in sys.path:
-    sys.path.insert(0, _path)
+from token_drop.testing import distribute
+from token_drop.testing import train_utils
 
 _cpus = tf.config.list_physical_devices('CPU')
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
+
+@pytest.fixture(scope='session')
+def repo_root() -> str:
+  """The repository checkout under test (train.py, configs/, data/)."""
+  return train_utils.REPO_ROOT
+
+
+@pytest.fixture
+def mirrored_strategy() -> tf.distribute.MirroredStrategy:
+  """The suite's one MirroredStrategy over the two logical CPU devices."""
+  return distribute.two_cpu_mirrored_strategy()

@@ -12,9 +12,9 @@ import experiments  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.core import train_utils
 from official.nlp.configs import encoders
-import train_utils_for_tests as tu
 from token_drop.core import config_parser
 from token_drop.encoders import pre_ln_bert
+from token_drop.testing import train_utils as tu
 
 BORT_DEMO = os.path.join('configs', 'demo', 'bort_pretraining_distillation.yaml')
 SENTENCE_DEMO = os.path.join('configs', 'demo', 'sentence_prediction_demo.yaml')
@@ -28,6 +28,7 @@ def _tiny_teacher(checkpoint):
                    f'task.teacher.init_checkpoint={checkpoint}'])
 
 
+@pytest.mark.slow
 def test_bort_distills_from_a_pretrained_teacher(tmp_path):
   teacher_dir = str(tmp_path / 'teacher')
   result = tu.run_train(teacher_dir, override=tu.tiny_pretrain_override(
@@ -96,6 +97,7 @@ def test_bort_experiment_defaults_to_borts_teacher_term():
           task.mlm_weight) == ('bort_kldiv', 2.0, 0.5, 0.1)
 
 
+@pytest.mark.slow
 def test_budget_bert_demo_stops_at_its_budget(tmp_path):
   result = tu.run_train(
       str(tmp_path / 'run'), experiment='budget_bert/pretraining',

@@ -17,7 +17,7 @@ import experiments  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.core import task_factory
 from official.modeling.hyperparams import params_dict
-import train_utils_for_tests as tu
+from token_drop.testing import train_utils as tu
 from token_drop.tools import export_hf
 from token_drop.tools import import_hf
 
@@ -73,6 +73,7 @@ def pretrained(tmp_path_factory):
               imported=imported, cache=str(root / 'cache'))
 
 
+@pytest.mark.slow
 def test_export_of_train_py_checkpoint_round_trips(pretrained):
   config = export_hf.load_encoder_config(
       os.path.join(pretrained['model_dir'], 'params.yaml'))
@@ -93,6 +94,7 @@ def test_export_of_train_py_checkpoint_round_trips(pretrained):
   assert not np.allclose(trained, 0)
 
 
+@pytest.mark.slow
 def test_imported_checkpoint_initializes_masked_lm_task(pretrained):
   """tfm's masked_lm task.initialize restores encoder and MLM head."""
   params = exp_factory.get_exp_config('bert/pretraining')
@@ -123,6 +125,7 @@ def test_imported_checkpoint_initializes_masked_lm_task(pretrained):
       head.kernel.numpy(), model.encoder_network.pooler_layer.kernel.numpy())
 
 
+@pytest.mark.slow
 def test_sentence_prediction_from_imported_checkpoint_then_eval(pretrained):
   model_dir = str(pretrained['root'] / 'sentence_prediction')
   configs = (os.path.join('configs', 'demo', 'sentence_prediction_demo.yaml'),
@@ -144,6 +147,7 @@ def test_sentence_prediction_from_imported_checkpoint_then_eval(pretrained):
   assert again['cls_accuracy'] == metrics['cls_accuracy']
 
 
+@pytest.mark.slow
 def test_tagging_from_train_py_checkpoint_reports_f1(pretrained):
   model_dir = str(pretrained['root'] / 'tagging')
   result = tu.run_train(
@@ -159,6 +163,7 @@ def test_tagging_from_train_py_checkpoint_reports_f1(pretrained):
   assert 'f1' in summary_tags(os.path.join(model_dir, 'validation'))
 
 
+@pytest.mark.slow
 def test_bad_source_path_fails_before_training(pretrained, tmp_path):
   result = tu.run_train(
       str(tmp_path / 'bad'), experiment='finetuning/sentence_prediction',
@@ -204,6 +209,7 @@ def test_tag_order_different_from_class_names_fails_validation(experiment):
     params.validate()
 
 
+@pytest.mark.slow
 def test_export_of_token_drop_bert_checkpoint(tmp_path):
   """token_drop_bert/pretraining checkpoints hold BertEncoderV2 variables."""
   model_dir = str(tmp_path / 'token_drop')

@@ -22,10 +22,10 @@ from official.nlp.configs import bert
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
 from official.nlp.serving import serving_modules
-import train_utils_for_tests as tu
 from token_drop.core import config_parser
 from token_drop.encoders import narrow_bert
 from token_drop.tasks import narrow_bert as narrow_tasks
+from token_drop.testing import train_utils as tu
 
 ENC = 'task.model.encoder.any'
 TINY_ENCODER = [f'{ENC}.hidden_size=32', f'{ENC}.num_layers=3',
@@ -119,6 +119,7 @@ def test_wrong_encoder_type_is_reported():
     task_factory.get_task(config)
 
 
+@pytest.mark.slow
 def test_pretraining_checkpoint_is_a_bert_checkpoint(pretrained):
   assert 'masked_lm_accuracy' in pretrained['stdout']
   bert = networks.BertEncoderV2(vocab_size=30522, hidden_size=32,
@@ -139,6 +140,7 @@ def test_pretraining_checkpoint_is_a_bert_checkpoint(pretrained):
       tf.train.load_checkpoint(latest).get_tensor(table[0]))
 
 
+@pytest.mark.slow
 def test_sentence_prediction_trains_and_serves_raw_ids(pretrained):
   model_dir = str(pretrained['root'] / 'sentence_prediction')
   override = _finetune_override(pretrained['model_dir'], pretrained['cache'])
@@ -176,6 +178,7 @@ def test_sentence_prediction_trains_and_serves_raw_ids(pretrained):
   np.testing.assert_allclose(served, want, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_tagging_trains_and_reports_seqeval(pretrained):
   model_dir = str(pretrained['root'] / 'tagging')
   result = tu.run_train(

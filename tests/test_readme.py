@@ -6,7 +6,9 @@ import shlex
 import subprocess
 import sys
 
-import train_utils_for_tests as tu
+import pytest
+
+from token_drop.testing import train_utils as tu
 
 
 def _readme_command(marker):
@@ -17,6 +19,7 @@ def _readme_command(marker):
   return match.group(1).strip()
 
 
+@pytest.mark.slow
 def test_readme_demo_command_runs(tmp_path):
   command = _readme_command('demo-command')
   install, sep, run = command.partition(' && ')

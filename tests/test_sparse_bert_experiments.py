@@ -13,8 +13,8 @@ import yaml
 import experiments  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.modeling.hyperparams import params_dict
-import train_utils_for_tests as tu
 from token_drop.tasks import sparse_bert
+from token_drop.testing import train_utils as tu
 from token_drop.tools import bert_weights
 from token_drop.tools import export_hf
 from token_drop.tools import fold_masks
@@ -63,6 +63,7 @@ def run(tmp_path_factory):
   return dict(root=root, model_dir=model_dir, result=result)
 
 
+@pytest.mark.slow
 def test_train_py_prunes_and_distills(run):
   stdout = run['result'].stdout
   assert 'distilling from an untrained teacher' in stdout
@@ -73,6 +74,7 @@ def test_train_py_prunes_and_distills(run):
              in l for l in stdout.splitlines())
 
 
+@pytest.mark.slow
 def test_sparsity_report_shows_target_per_matrix(run):
   result = sparsity_report.report(run['model_dir'])
   assert len(result['matrices']) == 12  # 6 kernels x 2 student layers.
@@ -89,6 +91,7 @@ def test_sparsity_report_shows_target_per_matrix(run):
   assert 'pruned kernels: 12 matrices' in cli.stdout
 
 
+@pytest.mark.slow
 def test_folded_encoder_computes_the_masked_model(run):
   out = str(run['root'] / 'folded')
   summary = fold_masks.fold_masks(run['model_dir'], out)
@@ -125,6 +128,7 @@ def test_folded_encoder_computes_the_masked_model(run):
   assert np.mean(tensors[name] == 0) == pytest.approx(0.9, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_folded_classifier_saved_model_computes_the_masked_model(run):
   saved = str(run['root'] / 'saved_model')
   cli = subprocess.run(

@@ -9,11 +9,11 @@ import tensorflow as tf
 
 from official.core import train_utils
 import experiments  # pylint: disable=unused-import
-import train_utils_for_tests as tu
 from token_drop.core import config_parser
 from token_drop.core import preflight
 from token_drop.data import pretrain_dataloader
 from token_drop.encoders import token_drop_bert
+from token_drop.testing import train_utils as tu
 
 EXPERIMENT = 'token_drop_bert/pretraining'
 BASE = os.path.join('configs', 'bert_en_uncased_base_token_drop.yaml')
@@ -101,6 +101,7 @@ def _override(extra=()):
   return ','.join(items + list(extra))
 
 
+@pytest.mark.slow
 def test_demo_stack_trains_with_token_drop_summaries(tmp_path):
   model_dir = str(tmp_path / 'run')
   result = tu.run_train(model_dir, experiment=EXPERIMENT,
@@ -120,6 +121,7 @@ def test_demo_stack_trains_with_token_drop_summaries(tmp_path):
                    'VARIABLE_VALUE'] == [30522]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('data_config,v2,nsp', [(NSP, False, True),
                                                 (PACKED, True, False)])
 def test_wiki_books_stacks_train(tmp_path, data_config, v2, nsp):

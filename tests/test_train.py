@@ -13,10 +13,10 @@ import tensorflow as tf
 
 from official.core import train_utils
 import train
-import train_utils_for_tests as tu
 from token_drop.core import config_parser
 from token_drop.data import checks
-import distribute_for_tests
+from token_drop.testing import distribute
+from token_drop.testing import train_utils as tu
 
 
 def _event_tags(directory):
@@ -33,6 +33,7 @@ def _checkpoints(model_dir):
   return list(state.all_model_checkpoint_paths) if state else []
 
 
+@pytest.mark.slow
 def test_demo_stack_trains_and_writes_summaries(tmp_path):
   model_dir = str(tmp_path / 'run')
   result = tu.run_train(model_dir, override=tu.tiny_pretrain_override())
@@ -51,6 +52,7 @@ def test_demo_stack_trains_and_writes_summaries(tmp_path):
           'masked_lm_accuracy'} <= eval_tags, eval_tags
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_last_checkpoint(tmp_path):
   model_dir = str(tmp_path / 'run')
   train_steps = 60
@@ -186,6 +188,7 @@ def test_unknown_key_in_params_override_is_named(tmp_path):
   assert 'trainer.train_stpes' in str(error.value)
 
 
+@pytest.mark.slow
 def test_cli_reports_error_without_traceback(tmp_path):
   result = tu.run_train(
       str(tmp_path / 'run'),
@@ -199,7 +202,7 @@ def test_cli_reports_error_without_traceback(tmp_path):
 
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
   params = _tiny_params(tmp_path)
-  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
+  strategy = distribute.two_cpu_mirrored_strategy()
   model_dir = str(tmp_path / 'run')
   trainer = _run_in_repo(params, model_dir, strategy=strategy)
   assert strategy.num_replicas_in_sync == 2
@@ -243,6 +246,7 @@ def _run_two_workers(model_dir, override):
   return [proc.returncode for proc in procs], outputs
 
 
+@pytest.mark.slow
 def test_multi_worker_mirrored_two_processes(tmp_path):
   override = tu.tiny_pretrain_override(
       extra='runtime.distribution_strategy=multi_worker_mirrored')

@@ -92,6 +92,7 @@ def test_summary_ratios_against_the_baseline():
     ('--methods=bert,tokendrop', "error: --methods: unknown ['tokendrop']"),
     ('--eval_every=0', 'error: --eval_every=0 must be positive'),
 ])
+@pytest.mark.slow
 def test_bad_flag_is_a_one_line_error(tmp_path, flag, message):
   result = subprocess.run(
       [sys.executable, '-m', 'token_drop.benchmarks.pretraining_quality',

@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from official.core import exp_factory
 import experiments  # pylint: disable=unused-import
-import train_utils_for_tests as tu
 from token_drop.core import model_dir as model_dir_lib
+from token_drop.testing import train_utils as tu
 
 
 def _tiny_override(hidden_size=32, num_layers=2, train_steps=2, extra=''):

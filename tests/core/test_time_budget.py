@@ -12,12 +12,12 @@ import tf_keras
 from official.core import exp_factory
 from official.core import task_factory
 from official.core import train_utils
-import distribute_for_tests
 import train
-import train_utils_for_tests as tu
 from token_drop.core import config_parser
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
+from token_drop.testing import distribute
+from token_drop.testing import train_utils as tu
 
 
 def _fake_time(seconds_per_call):
@@ -316,7 +316,7 @@ def test_learning_rate_follows_elapsed_time(tmp_path):
 
 
 def test_clock_is_the_same_on_every_replica(tmp_path):
-  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
+  strategy = distribute.two_cpu_mirrored_strategy()
   with strategy.scope():
     clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
   cwd = os.getcwd()
@@ -350,6 +350,7 @@ def test_early_stop_fires_after_early_stop_time(tmp_path):
   assert tf.train.latest_checkpoint(model_dir).endswith('ckpt-8')
 
 
+@pytest.mark.slow
 def test_cli_exits_zero_at_a_real_time_budget(tmp_path):
   result = tu.run_train(
       str(tmp_path / 'run'),

@@ -337,6 +337,7 @@ def test_check_vocab_names_missing_tokens(tmp_path):
                     'v.txt')
 
 
+@pytest.mark.slow
 def test_cli_vocab_then_tfrecords(corpus, tmp_path):
   """A user without a vocabulary: build_vocab, then TFRecords, then train data."""
   path, _ = corpus

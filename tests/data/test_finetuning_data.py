@@ -286,6 +286,7 @@ def test_bundled_data_matches_demo_configs():
   assert counts == {'train': (2000, 1299), 'test': (1000, 658)}
 
 
+@pytest.mark.slow
 def test_cli_writes_records_and_reports_errors(tmp_path):
   out = tmp_path / 'ner.tfrecord'
   cmd = [sys.executable, '-m', 'token_drop.data.create_finetuning_data',

@@ -15,8 +15,8 @@ from official.core import task_factory
 from official.modeling import performance
 from official.nlp.configs import encoders
 from official.nlp.modeling import networks
-import train_utils_for_tests as tu
 from token_drop.encoders import pre_ln_bert
+from token_drop.testing import train_utils as tu
 from token_drop.tools import bert_weights
 from token_drop.tools import export_hf
 

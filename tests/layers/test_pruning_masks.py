@@ -10,7 +10,7 @@ from official.modeling import performance
 from official.nlp.configs import encoders
 from token_drop.layers import pruning
 from token_drop.tasks import pruning as pruning_tasks
-import distribute_for_tests
+from token_drop.testing import distribute
 
 
 def tiny_task(**pruning_overrides):
@@ -197,7 +197,7 @@ def test_new_style_adamw_keeps_pruned_weights_and_moments_zero():
 
 
 def test_mirrored_strategy_masks_identical_on_both_replicas():
-  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
+  strategy = distribute.two_cpu_mirrored_strategy()
   task = tiny_task(target_sparsity=0.6, end_step=3, frequency=1)
   with strategy.scope():
     model = task.build_model()

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from token_drop.layers import token_importance
 from token_drop.layers import token_selection
-import distribute_for_tests
+from token_drop.testing import distribute
 
 BETA = 0.9
 INIT = 10.0
@@ -50,7 +50,7 @@ def test_repeated_id_gets_one_update_from_its_mean_loss():
 
 
 def test_mirrored_replicas_end_with_the_same_all_reduced_table():
-  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
+  strategy = distribute.two_cpu_mirrored_strategy()
   with strategy.scope():
     layer = _table()
     layer.build()

@@ -285,3 +285,43 @@ def test_default_losses_compile_with_xla_in_mixed_bfloat16():
   for name in ('hidden_mse', 'attention_mse', 'logits_kd'):
     np.testing.assert_allclose(float(jitted[name]), float(expected[name]),
                                rtol=2e-2, err_msg=name)
+
+
+# The distillation step under a LossScaleOptimizer (tasks/loss_scaling.py).
+
+
+def _loss_scale_step(optimizer):
+  task = sparse_bert.DistilledSentencePredictionTask(
+      config(sparse=False, label_weight=1.0))
+  tf_keras.utils.set_random_seed(3)
+  model = task.build_model()
+  tf_keras.utils.set_random_seed(3)
+  before = [v.numpy() for v in model.trainable_variables]
+  task.train_step(batch(), model, optimizer)
+  return before, [v.numpy() for v in model.trainable_variables]
+
+
+def test_distillation_step_is_the_same_under_a_loss_scale():
+  before, plain = _loss_scale_step(tf_keras.optimizers.SGD(0.1))
+  before_scaled, scaled = _loss_scale_step(
+      tf_keras.mixed_precision.LossScaleOptimizer(
+          tf_keras.optimizers.SGD(0.1), dynamic=False, initial_scale=1024.))
+  for b0, b1 in zip(before, before_scaled):
+    np.testing.assert_array_equal(b0, b1)
+  moved = 0
+  for b, p, s in zip(before, plain, scaled):
+    np.testing.assert_allclose(s, p, rtol=1e-4, atol=1e-6)
+    moved += int(np.abs(p - b).max() > 1e-6)
+  assert moved > len(before) // 2
+
+
+def test_overflowing_loss_scale_skips_the_step_and_lowers_the_scale():
+  # Proves the loss is scaled before the backward pass (as in tfm's
+  # train_step): scaled by 2**127 the gradients overflow, so a dynamic
+  # LossScaleOptimizer skips the update and halves its scale.
+  optimizer = tf_keras.mixed_precision.LossScaleOptimizer(
+      tf_keras.optimizers.SGD(0.1), initial_scale=2.**127)
+  before, after = _loss_scale_step(optimizer)
+  for b, a in zip(before, after):
+    np.testing.assert_array_equal(a, b)
+  assert float(optimizer.loss_scale) == 2.**126

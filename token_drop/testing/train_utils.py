@@ -4,7 +4,9 @@ import os
 import subprocess
 import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The repository checkout this package is in (train.py, configs/, data/).
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 DEMO_DATA = os.path.join('configs', 'demo', 'pretrain_demo.yaml')
 TINY_BERT = os.path.join('configs', 'demo', 'tiny_bert.yaml')
 
