@@ -14,13 +14,14 @@ Usage (from the repository root):
   python -m token_drop.benchmarks.bort_benchmark --shapes=128x1,128x32 --repeats=5
 """
 
-import argparse
 import statistics
-import time
 
+from absl import app
+from absl import flags
 import tensorflow as tf
 
 from official.nlp.configs import encoders
+from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 
 MODELS = {
@@ -30,6 +31,15 @@ MODELS = {
                  intermediate_size=768),
 }
 PAPER_SPEEDUP = 7.9
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """Defines the script's flags (when run, not on import; see common)."""
+  flags.DEFINE_list('shapes', ['128x1', '128x32', '512x1', '512x32'],
+                    'SEQxBATCH shapes.')
+  flags.DEFINE_integer('repeats', 5, 'Timed calls per model and shape.')
 
 
 def build(name: str):
@@ -61,16 +71,10 @@ def measure(shapes, repeats: int):
         lambda x, encoder=encoder: encoder(x, training=False)['pooled_output'])
   rows = []
   for seq_length, batch in shapes:
-    inputs = _inputs(batch, seq_length)
-    for forward in forwards.values():  # Trace and warm up.
-      forward(inputs).numpy()
-    times = {name: [] for name in MODELS}
-    for _ in range(repeats):
-      for name, forward in forwards.items():
-        start = time.perf_counter()
-        forward(inputs).numpy()
-        times[name].append(time.perf_counter() - start)
-    median = {name: statistics.median(t) for name, t in times.items()}
+    times = common.alternate_time(forwards, repeats,
+                                  [_inputs(batch, seq_length)])
+    median = {name: statistics.median(t['wall'])
+              for name, t in times.items()}
     rows.append(dict(
         seq=seq_length, batch=batch,
         bert_ms=1000 * median['bert_base'], bort_ms=1000 * median['bort'],
@@ -96,16 +100,22 @@ def format_table(rows) -> str:
   return '\n'.join(lines)
 
 
-def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--shapes', default='128x1,128x32,512x1,512x32',
-                      help='Comma-separated SEQxBATCH shapes.')
-  parser.add_argument('--repeats', type=int, default=5,
-                      help='Timed calls per model and shape.')
-  args = parser.parse_args(argv)
-  shapes = [tuple(int(v) for v in s.split('x')) for s in args.shapes.split(',')]
-  print(format_table(measure(shapes, args.repeats)))
+def parse_shapes(items):
+  """['128x1', ...] -> [(128, 1), ...]; a bad item is a one-line error."""
+  shapes = []
+  for item in items:
+    seq, _, batch = item.partition('x')
+    if not (seq.isdigit() and batch.isdigit()):
+      raise SystemExit(f'error: --shapes: {item!r} is not SEQxBATCH, e.g. '
+                       '128x32.')
+    shapes.append((int(seq), int(batch)))
+  return shapes
+
+
+def main(_):
+  print(format_table(measure(parse_shapes(FLAGS.shapes), FLAGS.repeats)))
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

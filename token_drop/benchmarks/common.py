@@ -1,6 +1,15 @@
-"""Pieces shared by the benchmark and check scripts."""
+"""Pieces shared by the benchmark and check scripts.
+
+Every timing benchmark uses `alternate_time` (the models alternate in one
+process, so machine load affects all alike); every script declares absl
+flags in a `define_flags()` called under `__main__` (not on import: the
+tests import several scripts whose flags share names) and reads training
+results from the files train.py writes (`token_drop.tools.run_metrics`).
+"""
 
 import os
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import tensorflow as tf
 
@@ -29,6 +38,55 @@ def train_step_fn(task, optimizer_config, jit: bool = False):
     return task.train_step(inputs, model, optimizer, metrics)[task.loss]
 
   return step
+
+
+def _fetch(result: Any) -> None:
+  """Waits for every tensor in `result` (TF runs ops asynchronously)."""
+  for t in tf.nest.flatten(result):
+    if hasattr(t, 'numpy'):
+      t.numpy()
+
+
+def alternate_time(fns: Dict[str, Callable[..., Any]], rounds: int,
+                   inputs: Optional[Sequence[Any]] = None
+                  ) -> Dict[str, Dict[str, List[float]]]:
+  """Times callables alternately in this process: wall and CPU seconds.
+
+  Each callable is first called once per input (tracing, compilation and
+  warm-up, not timed). Then, `rounds` times, every callable is called once,
+  the order reversed every other round so that none always runs first.
+  Each call's result is fetched (`.numpy()` on its tensors) inside the
+  timing, so asynchronous work is counted.
+
+  Args:
+    fns: Name -> callable. Called with no argument if `inputs` is None, else
+      with `inputs[r % len(inputs)]` in round r.
+    rounds: Timed calls per callable.
+    inputs: Optional inputs the rounds cycle through.
+
+  Returns:
+    Name -> {'wall': [seconds per call], 'cpu': [process CPU seconds per
+    call]}, in round order. Process CPU time counts every thread of this
+    process and not the time spent waiting for a core, so its ratios are
+    less disturbed by other jobs than wall-time ratios; the minimum wall time
+    is the call least disturbed.
+  """
+  if rounds < 1:
+    raise ValueError(f'rounds={rounds}; expected at least 1.')
+  calls = [()] if inputs is None else [(x,) for x in inputs]
+  for fn in fns.values():
+    for args in calls:
+      _fetch(fn(*args))
+  times = {name: {'wall': [], 'cpu': []} for name in fns}
+  for r in range(rounds):
+    order = list(fns) if r % 2 == 0 else list(reversed(list(fns)))
+    args = calls[r % len(calls)]
+    for name in order:
+      start, start_cpu = time.perf_counter(), time.process_time()
+      _fetch(fns[name](*args))
+      times[name]['wall'].append(time.perf_counter() - start)
+      times[name]['cpu'].append(time.process_time() - start_cpu)
+  return times
 
 
 def write_section(path: str, title: str, text: str) -> None:

@@ -19,11 +19,11 @@ Usage (from the repository root):
       --runs=pretrain:512,infer:128,infer:512
 """
 
-import argparse
 import statistics
-import time
-from typing import Callable, Dict, List
+from typing import Dict
 
+from absl import app
+from absl import flags
 import numpy as np
 import tensorflow as tf
 
@@ -39,6 +39,18 @@ from token_drop.tasks import masked_lm
 VOCAB = 30522
 BASE = dict(layers=12, hidden=768, heads=12, inner=3072, full=2)
 DEFAULT_BATCH = {('pretrain', 512): 2, ('infer', 128): 16, ('infer', 512): 4}
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """Defines the script's flags (when run, not on import; see common)."""
+  flags.DEFINE_list('runs', ['pretrain:512', 'infer:128', 'infer:512'],
+                    'kind:seq items (kind: pretrain|infer).')
+  flags.DEFINE_integer('repeats', 6, 'Timed calls per model (alternating).')
+  flags.DEFINE_integer('batch', 0,
+                       'Batch size of every run (0: per-run default).')
+  flags.DEFINE_bool('jit', False, 'Compile with XLA (jit_compile).')
 
 
 def model_flops(kind: str, seq: int, narrow: bool, preds: int = 76,
@@ -117,23 +129,6 @@ def _inputs(batch: int, seq: int, preds: int, seed: int):
       masked_lm_weights=tf.ones([batch, preds], tf.float32))
 
 
-def _time_alternately(fns: Dict[str, Callable], inputs: List, repeats: int):
-  """Wall and process-CPU seconds of each call, the models alternating."""
-  for fn in fns.values():  # compile and warm up
-    for x in inputs:
-      tf.nest.map_structure(lambda t: t.numpy(), fn(x))
-  wall = {name: [] for name in fns}
-  cpu = {name: [] for name in fns}
-  for r in range(repeats):
-    order = list(fns) if r % 2 == 0 else list(reversed(list(fns)))
-    for name in order:
-      start, start_cpu = time.perf_counter(), time.process_time()
-      tf.nest.map_structure(lambda t: t.numpy(), fns[name](inputs[r % 2]))
-      wall[name].append(time.perf_counter() - start)
-      cpu[name].append(time.process_time() - start_cpu)
-  return wall, cpu
-
-
 def run(kind: str, seq: int, batch: int, repeats: int, preds: int = 76,
         jit: bool = False) -> Dict[str, float]:
   """Times BERT and NarrowBERT alternately; returns times and ratios.
@@ -149,7 +144,9 @@ def run(kind: str, seq: int, batch: int, repeats: int, preds: int = 76,
     fns = {name: _infer_fn(name == 'narrow', seq, jit)
            for name in ('bert', 'narrow')}
   inputs = [_inputs(batch, seq, preds, seed) for seed in range(2)]
-  wall, cpu = _time_alternately(fns, inputs, repeats)
+  times = common.alternate_time(fns, repeats, inputs)
+  wall = {name: t['wall'] for name, t in times.items()}
+  cpu = {name: t['cpu'] for name, t in times.items()}
   med = {k: statistics.median(v) for k, v in wall.items()}
   return dict(kind=kind, seq=seq, batch=batch, bert_s=min(wall['bert']),
               narrow_s=min(wall['narrow']),
@@ -161,23 +158,16 @@ def run(kind: str, seq: int, batch: int, repeats: int, preds: int = 76,
               model_flops(kind, seq, True, preds))
 
 
-def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--runs', default='pretrain:512,infer:128,infer:512',
-                      help='Comma-separated kind:seq (kind: pretrain|infer).')
-  parser.add_argument('--repeats', type=int, default=6,
-                      help='Timed calls per model (alternating).')
-  parser.add_argument('--batch', type=int, default=0,
-                      help='Batch size of every run (0: per-run default).')
-  parser.add_argument('--jit', action='store_true',
-                      help='Compile with XLA (jit_compile).')
-  args = parser.parse_args(argv)
+def main(_):
   rows = []
-  for item in args.runs.split(','):
-    kind, seq = item.split(':')
+  for item in FLAGS.runs:
+    kind, _, seq = item.partition(':')
+    if kind not in ('pretrain', 'infer') or not seq.isdigit():
+      raise SystemExit(f'error: --runs: {item!r} is not kind:seq with kind '
+                       'pretrain or infer.')
     seq = int(seq)
-    batch = args.batch or DEFAULT_BATCH.get((kind, seq), 2)
-    rows.append(run(kind, seq, batch, args.repeats, jit=args.jit))
+    batch = FLAGS.batch or DEFAULT_BATCH.get((kind, seq), 2)
+    rows.append(run(kind, seq, batch, FLAGS.repeats, jit=FLAGS.jit))
     print(rows[-1], flush=True)
   print('| measurement | seq | batch | BERT (s, min) | NarrowBERT (s, min) | '
         'speed-up (min) | speed-up (median) | CPU-time speed-up | '
@@ -193,4 +183,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

@@ -21,7 +21,9 @@ r"""SparseBERT quality check: dense teacher vs students pruned to 90% / 95%.
    label loss) on augmented reviews (--window_stride, --mask_rate);
    evaluates on the same test split and checks the sparsity with
    token_drop.tools.sparsity_report.
-4. Writes the section "## Masked pruning (SparseBERT)" of docs/benchmarks.md.
+4. Prints the results (read from each run's metrics.json); with
+   --update_docs, also writes the section "## Masked pruning (SparseBERT)" of
+   docs/benchmarks.md.
 
 Run from the repository root; all runs share one sequence length and batch.
 """
@@ -43,42 +45,49 @@ REPO_ROOT = finetune_check.REPO_ROOT
 SECTION = '## Masked pruning (SparseBERT)'
 
 FLAGS = flags.FLAGS
-# work_dir, hf_dir, batch_size, seq_length, learning_rate and update_docs are
-# finetune_check's flags (defined when it is imported) and mean the same here.
-flags.DEFINE_integer('teacher_steps', 250, 'Teacher fine-tuning steps.')
-flags.DEFINE_integer('student_steps', 1000, 'Prune + distill steps.')
-flags.DEFINE_float('prune_until', 0.33,
-                   'Fraction of the student steps after which the target '
-                   'sparsity is reached (the rest recovers at fixed masks).')
-flags.DEFINE_integer('frequency', 10, 'Steps between mask updates.')
-flags.DEFINE_enum('scope', 'global', ['per_matrix', 'global'],
-                  'task.pruning.scope: every kernel to the target, or one '
-                  'magnitude threshold over all pruned kernels.')
-flags.DEFINE_string('teacher_dir', None,
-                    'model_dir of a teacher fine-tuned by an earlier run of '
-                    'this script (same --teacher_steps, batch and seq); it '
-                    'is only evaluated again. Default: fine-tune a new one.')
 INITS = {
     'pretrained': 'the pretrained MiniLM encoder (the paper)',
     'teacher_encoder': 'the fine-tuned teacher\'s encoder (random head)',
     'teacher': 'a copy of the whole fine-tuned teacher (encoder and head)',
 }
-flags.DEFINE_list(
-    'runs', ['teacher:0.0', 'teacher:0.9', 'teacher:0.9', 'teacher:0.95'],
-    'Student runs as INIT:SPARSITY; INIT is one of '
-    + ', '.join(f'`{k}` ({v})' for k, v in INITS.items())
-    + '; SPARSITY 0 is a dense control (same training, no pruning).')
-flags.DEFINE_float('label_weight', 1.0, 'Weight of the label loss.')
-flags.DEFINE_integer('window_stride', 31,
-                     'task.train_data.window_stride of the student runs: '
-                     'when > 0, reviews longer than the sequence also give '
-                     'windows starting every this many word pieces, as '
-                     'extra distillation inputs (the teacher is trained '
-                     'and every run is evaluated without them).')
-flags.DEFINE_float('mask_rate', 0.15,
-                   'task.train_data.mask_rate of the student runs: word '
-                   'pieces of the training inputs replaced by [MASK], drawn '
-                   'afresh each epoch, as further distillation inputs.')
+
+
+def define_flags():
+  """Defines the script's flags (when run, not on import; see common).
+
+  work_dir, hf_dir, batch_size, seq_length, learning_rate and update_docs
+  are finetune_check's flags and mean the same here.
+  """
+  finetune_check.define_flags()
+  flags.DEFINE_integer('teacher_steps', 250, 'Teacher fine-tuning steps.')
+  flags.DEFINE_integer('student_steps', 1000, 'Prune + distill steps.')
+  flags.DEFINE_float('prune_until', 0.33,
+                     'Fraction of the student steps after which the target '
+                     'sparsity is reached (the rest recovers at fixed masks).')
+  flags.DEFINE_integer('frequency', 10, 'Steps between mask updates.')
+  flags.DEFINE_enum('scope', 'global', ['per_matrix', 'global'],
+                    'task.pruning.scope: every kernel to the target, or one '
+                    'magnitude threshold over all pruned kernels.')
+  flags.DEFINE_string('teacher_dir', None,
+                      'model_dir of a teacher fine-tuned by an earlier run of '
+                      'this script (same --teacher_steps, batch and seq); it '
+                      'is only evaluated again. Default: fine-tune a new one.')
+  flags.DEFINE_list(
+      'runs', ['teacher:0.0', 'teacher:0.9', 'teacher:0.9', 'teacher:0.95'],
+      'Student runs as INIT:SPARSITY; INIT is one of '
+      + ', '.join(f'`{k}` ({v})' for k, v in INITS.items())
+      + '; SPARSITY 0 is a dense control (same training, no pruning).')
+  flags.DEFINE_float('label_weight', 1.0, 'Weight of the label loss.')
+  flags.DEFINE_integer('window_stride', 31,
+                       'task.train_data.window_stride of the student runs: '
+                       'when > 0, reviews longer than the sequence also give '
+                       'windows starting every this many word pieces, as '
+                       'extra distillation inputs (the teacher is trained '
+                       'and every run is evaluated without them).')
+  flags.DEFINE_float('mask_rate', 0.15,
+                     'task.train_data.mask_rate of the student runs: word '
+                     'pieces of the training inputs replaced by [MASK], drawn '
+                     'afresh each epoch, as further distillation inputs.')
 
 
 def _common(steps: int) -> list:
@@ -268,4 +277,5 @@ section (written by hand, not by this script).
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

@@ -17,11 +17,11 @@ Usage (from the repository root):
   python -m token_drop.benchmarks.token_drop_benchmark --sizes=tiny,base
 """
 
-import argparse
 import statistics
-import time
-from typing import Dict, List
+from typing import Dict
 
+from absl import app
+from absl import flags
 import numpy as np
 import tensorflow as tf
 
@@ -42,6 +42,17 @@ SIZES = {
                  keep=256, preds=76, batch=4),
 }
 VOCAB = 30522
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """Defines the script's flags (when run, not on import; see common)."""
+  flags.DEFINE_list('sizes', ['tiny', 'base'],
+                    'Subset of: ' + ', '.join(SIZES))
+  flags.DEFINE_integer('repeats', 8, 'Timed steps per model (alternating).')
+  flags.DEFINE_integer('batch', 0, 'Override the batch size of every size.')
+  flags.DEFINE_bool('jit', False, 'Compile the steps with XLA (jit_compile).')
 
 
 def model_flops(s: Dict[str, int], token_drop: bool) -> int:
@@ -108,18 +119,9 @@ def run(size: str, repeats: int, jit: bool) -> Dict[str, float]:
   steps = {name: _step_fn(_task_config(s, name == 'token_drop'), jit)
            for name in ('bert', 'token_drop')}
   inputs = [_inputs(s, seed) for seed in range(2)]
-  for step in steps.values():  # compile and warm up
-    for x in inputs:
-      float(step(x))
-  wall: Dict[str, List[float]] = {name: [] for name in steps}
-  cpu: Dict[str, List[float]] = {name: [] for name in steps}
-  for r in range(repeats):
-    order = list(steps) if r % 2 == 0 else list(reversed(list(steps)))
-    for name in order:
-      start, start_cpu = time.perf_counter(), time.process_time()
-      float(steps[name](inputs[r % 2]))  # float() waits for the result
-      wall[name].append(time.perf_counter() - start)
-      cpu[name].append(time.process_time() - start_cpu)
+  times = common.alternate_time(steps, repeats, inputs)
+  wall = {name: t['wall'] for name, t in times.items()}
+  cpu = {name: t['cpu'] for name, t in times.items()}
   ratio = lambda f, t: f(t['token_drop']) / f(t['bert'])
   return dict(size=size, bert_s=min(wall['bert']),
               token_drop_s=min(wall['token_drop']),
@@ -130,22 +132,16 @@ def run(size: str, repeats: int, jit: bool) -> Dict[str, float]:
               **s)
 
 
-def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--sizes', default='tiny,base',
-                      help='Comma-separated subset of: ' + ', '.join(SIZES))
-  parser.add_argument('--repeats', type=int, default=8,
-                      help='Timed steps per model (alternating).')
-  parser.add_argument('--batch', type=int, default=0,
-                      help='Override the batch size of every size.')
-  parser.add_argument('--jit', action='store_true',
-                      help='Compile the steps with XLA (jit_compile).')
-  args = parser.parse_args(argv)
+def main(_):
+  unknown = [s for s in FLAGS.sizes if s not in SIZES]
+  if unknown:
+    raise SystemExit(f'error: --sizes: unknown {unknown}; expected some of '
+                     f'{list(SIZES)}.')
   rows = []
-  for size in args.sizes.split(','):
-    if args.batch:
-      SIZES[size]['batch'] = args.batch
-    rows.append(run(size, args.repeats, args.jit))
+  for size in FLAGS.sizes:
+    if FLAGS.batch:
+      SIZES[size]['batch'] = FLAGS.batch
+    rows.append(run(size, FLAGS.repeats, FLAGS.jit))
   print('| size | layers x hidden | seq | keep | batch | BERT step (s, min) | '
         'token-drop step (s, min) | measured ratio (min) | median ratio | '
         'CPU-time ratio | FLOP ratio |')
@@ -159,4 +155,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-  main()
+  define_flags()
+  app.run(main)

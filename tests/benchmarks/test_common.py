@@ -1,0 +1,47 @@
+"""Tests for token_drop.benchmarks.common.alternate_time."""
+
+import time
+
+import pytest
+import tensorflow as tf
+
+from token_drop.benchmarks import common
+
+
+def test_alternate_time_warms_up_alternates_and_cycles_inputs():
+  calls = []
+
+  def make(name, seconds):
+    def fn(x):
+      calls.append((name, x))
+      time.sleep(seconds)
+      return tf.constant(x)
+    return fn
+
+  times = common.alternate_time(
+      {'fast': make('fast', 0.001), 'slow': make('slow', 0.03)}, rounds=4,
+      inputs=[0, 1])
+  # Warm-up: each function once per input, then rounds in alternating order.
+  assert calls[:4] == [('fast', 0), ('fast', 1), ('slow', 0), ('slow', 1)]
+  assert calls[4:] == [('fast', 0), ('slow', 0), ('slow', 1), ('fast', 1),
+                       ('fast', 0), ('slow', 0), ('slow', 1), ('fast', 1)]
+  assert sorted(times) == ['fast', 'slow']
+  for t in times.values():
+    assert len(t['wall']) == len(t['cpu']) == 4
+  # Sleeping takes wall time but (almost) no CPU time.
+  assert min(times['slow']['wall']) >= 0.03
+  assert min(times['slow']['wall']) > max(times['fast']['wall'])
+  assert max(times['slow']['cpu']) < 0.025
+
+
+def test_alternate_time_without_inputs_and_bad_rounds():
+  counts = {'a': 0}
+
+  def a():
+    counts['a'] += 1
+
+  times = common.alternate_time({'a': a}, rounds=3)
+  assert counts['a'] == 4  # One warm-up call.
+  assert len(times['a']['wall']) == 3
+  with pytest.raises(ValueError, match='rounds=0'):
+    common.alternate_time({'a': a}, rounds=0)
