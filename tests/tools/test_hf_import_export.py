@@ -1,7 +1,8 @@
 """Tests for token_drop.tools.import_hf / export_hf on synthetic BERT weights.
 
 The imported encoder is checked against a plain-numpy BERT forward pass
-(tests/tools/hf_reference.py) and the export against the original tensors.
+(token_drop/testing/hf_reference.py) and the export against the original
+tensors.
 """
 
 import json
