@@ -200,6 +200,7 @@ def test_cli_reports_error_without_traceback(tmp_path):
   assert 'Traceback' not in result.stderr
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus(tmp_path):
   params = _tiny_params(tmp_path)
   strategy = distribute.two_cpu_mirrored_strategy()

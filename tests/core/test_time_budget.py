@@ -197,6 +197,7 @@ def _run(params, model_dir, clock):
     os.chdir(cwd)
 
 
+@pytest.mark.slow
 def test_run_stops_at_budget_and_resume_continues_schedule(tmp_path):
   model_dir = str(tmp_path / 'run')
   # Every training loop (2 steps) takes a quarter of an hour.
@@ -218,6 +219,7 @@ def test_run_stops_at_budget_and_resume_continues_schedule(tmp_path):
   assert trainer.clock.elapsed_seconds() == pytest.approx(7200.0)
 
 
+@pytest.mark.slow
 def test_rerun_of_a_spent_budget_exits_without_training(tmp_path):
   model_dir = str(tmp_path / 'run')
   clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
@@ -297,6 +299,7 @@ def test_training_step_compiles_without_float64():
   assert not doubles
 
 
+@pytest.mark.slow
 def test_learning_rate_follows_elapsed_time(tmp_path):
   clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
   trainer = _run(_params(budget_hours=2.0), str(tmp_path / 'run'), clock)
@@ -315,6 +318,7 @@ def test_learning_rate_follows_elapsed_time(tmp_path):
       1e-3 * (1.0 - (1.25 + 0.125 - 0.5) / 1.5), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_clock_is_the_same_on_every_replica(tmp_path):
   strategy = distribute.two_cpu_mirrored_strategy()
   with strategy.scope():
@@ -337,6 +341,7 @@ def test_clock_is_the_same_on_every_replica(tmp_path):
       assert float(replica.numpy()) == pytest.approx(value)
 
 
+@pytest.mark.slow
 def test_early_stop_fires_after_early_stop_time(tmp_path):
   model_dir = str(tmp_path / 'run')
   clock = time_budget.TrainingClock(time_fn=_fake_time(900.0))
