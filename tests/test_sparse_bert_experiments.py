@@ -14,7 +14,7 @@ import experiments  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.modeling.hyperparams import params_dict
 import train_utils_for_tests as tu
-from token_drop.tasks import sparse_bert
+from token_drop.models import layer_output_classifier
 from token_drop.tools import bert_weights
 from token_drop.tools import export_hf
 from token_drop.tools import fold_masks
@@ -141,7 +141,7 @@ def test_folded_classifier_saved_model_computes_the_masked_model(run):
   # kernel * mask applied here.
   model_config = fold_masks.load_classifier_config(
       os.path.join(run['model_dir'], 'params.yaml'))
-  masked = sparse_bert.build_classifier(model_config)
+  masked = layer_output_classifier.build_classifier(model_config)
   restore_masked(masked, latest, model=masked)
   rng = np.random.default_rng(1)
   ids = rng.integers(1, 30522, (3, 20)).astype(np.int32)
