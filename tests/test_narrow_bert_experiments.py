@@ -143,7 +143,8 @@ def test_sentence_prediction_trains_and_serves_raw_ids(pretrained):
   model_dir = str(pretrained['root'] / 'sentence_prediction')
   override = _finetune_override(pretrained['model_dir'], pretrained['cache'])
   result = tu.run_train(model_dir, experiment='narrow_bert/sentence_prediction',
-                        config_files=(SP_YAML,), override=override)
+                        config_files=(SP_YAML,), override=override,
+                        flags=('--verbosity=0',))  # INFO: checkpoint loaded.
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'Finished loading pretrained checkpoint' in result.stderr
   assert 0.0 <= float(_metrics(result.stdout)['cls_accuracy']) <= 1.0
@@ -181,7 +182,8 @@ def test_tagging_trains_and_reports_seqeval(pretrained):
   result = tu.run_train(
       model_dir, experiment='narrow_bert/tagging', config_files=(TAG_YAML,),
       override=_finetune_override(pretrained['model_dir'],
-                                  pretrained['cache']))
+                                  pretrained['cache']),
+      flags=('--verbosity=0',))  # INFO logs: the checkpoint loaded.
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'Finished loading pretrained checkpoint' in result.stderr
   assert {'f1', 'precision', 'recall', 'accuracy'} <= set(
