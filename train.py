@@ -23,6 +23,13 @@ import os
 import sys
 from typing import Optional
 
+# TensorFlow's C++ INFO lines (CUDA probing, CPU features) are printed when it
+# is imported, before flags exist; any --verbosity (or a preset variable)
+# keeps them.
+if not any(arg.split('=')[0] in ('--verbosity', '-v') for arg in sys.argv):
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 from absl import logging
@@ -39,11 +46,13 @@ from official.core import train_lib
 from official.core import train_utils
 from official.modeling import performance
 from token_drop.core import config_parser
+from token_drop.core import console
 from token_drop.core import model_dir as model_dir_lib
 from token_drop.core import preflight
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
 from token_drop.data import checks
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -158,6 +167,9 @@ def run(params, model_dir: str, mode: str,
 
 
 def main(_):
+  # One progress line per loop and each log line once; --verbosity=0 shows
+  # every INFO line (orbit's per-loop metrics dicts included).
+  console.quiet_logs(verbosity_given=FLAGS['verbosity'].present)
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
   try:
     params = config_parser.parse_configuration(FLAGS)

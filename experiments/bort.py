@@ -31,11 +31,9 @@ from token_drop.tasks import distillation
 from token_drop.tasks import mlm_distillation
 
 BORT_ENCODER = encoders.BertEncoderConfig(
-    vocab_size=30522, hidden_size=1024, num_layers=4, num_attention_heads=8,
-    intermediate_size=768, max_position_embeddings=512)
-BERT_LARGE_ENCODER = encoders.BertEncoderConfig(
-    vocab_size=30522, hidden_size=1024, num_layers=24, num_attention_heads=16,
-    intermediate_size=4096, max_position_embeddings=512)
+    vocab_size=common.VOCAB_SIZE, hidden_size=1024, num_layers=4,
+    num_attention_heads=8, intermediate_size=768, max_position_embeddings=512)
+BERT_LARGE_ENCODER = encoders.BertEncoderConfig(**common.BERT_LARGE)
 
 
 @exp_factory.register_config_factory('bort/pretraining_distillation')

@@ -37,10 +37,7 @@ def pre_ln_encoder() -> encoders.EncoderConfig:
   """BERT-large, pre-LN, with the final LayerNorm."""
   return encoders.EncoderConfig(
       type='any', any=pre_ln_bert.PreLNBertEncoderConfig(
-          vocab_size=30522, hidden_size=1024, num_layers=24,
-          num_attention_heads=16, intermediate_size=4096,
-          max_position_embeddings=512, norm_first=True,
-          final_layer_norm=True))
+          **common.BERT_LARGE, norm_first=True, final_layer_norm=True))
 
 
 def check_encoder(config: cfg.ExperimentConfig) -> None:

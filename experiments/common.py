@@ -6,10 +6,21 @@ linear-warmup polynomial schedule, as tfm's `bert/pretraining` does; the
 experiments differ only in the values.
 """
 
-from typing import List
+from typing import Any, Dict, List
 
 from official.modeling import optimization
 from token_drop.data import pretrain_dataloader
+
+# Size of the BERT uncased vocabulary (Google's, bundled as
+# data/vocab/bert_en_uncased_vocab.txt) that every experiment defaults to.
+VOCAB_SIZE = 30522
+
+# The BERT-large shape (Bort's teacher, budget BERT's encoder); encoder
+# config fields, for any `BertEncoderConfig` subclass.
+BERT_LARGE: Dict[str, Any] = dict(
+    vocab_size=VOCAB_SIZE, hidden_size=1024, num_layers=24,
+    num_attention_heads=16, intermediate_size=4096,
+    max_position_embeddings=512)
 
 RESTRICTIONS: List[str] = [
     'task.train_data.is_training != None',

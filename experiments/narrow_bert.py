@@ -22,19 +22,18 @@ from official.nlp.configs import bert
 from official.nlp.configs import encoders
 from official.nlp.tasks import sentence_prediction
 from official.nlp.tasks import tagging
+from experiments import common
 from experiments import finetuning
 from experiments import token_drop_bert
 from token_drop.encoders import narrow_bert
 from token_drop.tasks import narrow_bert as narrow_tasks
-
-VOCAB_SIZE = 30522
 
 
 def narrow_encoder(**kwargs) -> encoders.EncoderConfig:
   """BERT-base with 2 full-length and 10 narrow (sparse-query) layers."""
   return encoders.EncoderConfig(
       type='any', any=narrow_bert.NarrowBertEncoderConfig(
-          vocab_size=VOCAB_SIZE, full_length_layers=2,
+          vocab_size=common.VOCAB_SIZE, full_length_layers=2,
           narrow_mode='sparse_queries', **kwargs))
 
 

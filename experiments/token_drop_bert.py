@@ -42,7 +42,8 @@ def token_drop_bert_pretraining() -> cfg.ExperimentConfig:
               encoder=encoders.EncoderConfig(
                   type='any',
                   any=token_drop_bert.TokenDropBertEncoderConfig(
-                      vocab_size=30522, token_keep_k=SEQ_LENGTH // 2)),
+                      vocab_size=common.VOCAB_SIZE,
+                      token_keep_k=SEQ_LENGTH // 2)),
               cls_heads=[]),
           train_data=_data(is_training=True),
           validation_data=_data(is_training=False)),

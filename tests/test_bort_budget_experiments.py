@@ -39,7 +39,8 @@ def test_bort_distills_from_a_pretrained_teacher(tmp_path):
   result = tu.run_train(
       student_dir, experiment='bort/pretraining_distillation',
       config_files=(tu.DEMO_DATA, BORT_DEMO),
-      override=tu.tiny_pretrain_override(extra=_tiny_teacher(teacher_dir)))
+      override=tu.tiny_pretrain_override(extra=_tiny_teacher(teacher_dir)),
+      flags=('--verbosity=0',))  # INFO logs: the teacher's restore.
   assert result.returncode == 0, result.stderr[-3000:]
   assert f'Teacher restored from {teacher_dir}/ckpt-2' in result.stderr
   assert 'distillation_loss=' in result.stdout

@@ -132,7 +132,8 @@ def test_sentence_prediction_from_imported_checkpoint_then_eval(pretrained):
              tu.TINY_BERT)
   override = finetune_override(pretrained['imported'], pretrained['cache'])
   result = tu.run_train(model_dir, experiment='finetuning/sentence_prediction',
-                        config_files=configs, override=override)
+                        config_files=configs, override=override,
+                        flags=('--verbosity=0',))  # INFO: checkpoint loaded.
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'Finished loading pretrained checkpoint' in result.stderr
   metrics = metrics_line(result.stdout)
@@ -155,7 +156,8 @@ def test_tagging_from_train_py_checkpoint_reports_f1(pretrained):
       config_files=(os.path.join('configs', 'demo', 'tagging_demo.yaml'),
                     tu.TINY_BERT),
       override=finetune_override(pretrained['model_dir'],
-                                 pretrained['cache']))
+                                 pretrained['cache']),
+      flags=('--verbosity=0',))  # INFO logs: the checkpoint loaded.
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'Finished loading pretrained checkpoint' in result.stderr
   metrics = metrics_line(result.stdout)

@@ -32,8 +32,10 @@ TINY_ENCODER = [f'{ENC}.hidden_size=32', f'{ENC}.num_layers=3',
                 f'{ENC}.num_attention_heads=2', f'{ENC}.intermediate_size=64',
                 f'{ENC}.full_length_layers=1']
 DEMO = os.path.join('configs', 'demo')
-SP_YAML = os.path.join(DEMO, 'narrow_bert_sentence_prediction.yaml')
-TAG_YAML = os.path.join(DEMO, 'narrow_bert_tagging.yaml')
+TINY_NARROW = os.path.join(DEMO, 'tiny_narrow_bert.yaml')
+# The narrow fine-tuning demos: the plain demo data, then the narrow encoder.
+SP_STACK = (os.path.join(DEMO, 'sentence_prediction_demo.yaml'), TINY_NARROW)
+TAG_STACK = (os.path.join(DEMO, 'tagging_demo.yaml'), TINY_NARROW)
 
 
 def _finetune_override(init_checkpoint, cache_dir, steps=2):
@@ -67,8 +69,7 @@ def pretrained(tmp_path_factory):
       train_steps=2, steps_per_loop=2, encoder='any',
       extra=f'{ENC}.num_layers=3,{ENC}.full_length_layers=1')
   result = tu.run_train(model_dir, experiment='narrow_bert/pretraining',
-                        config_files=(tu.DEMO_DATA, os.path.join(
-                            DEMO, 'narrow_bert_pretraining.yaml')),
+                        config_files=(tu.DEMO_DATA, TINY_NARROW),
                         override=override)
   assert result.returncode == 0, result.stderr[-3000:]
   return dict(root=root, model_dir=model_dir, stdout=result.stdout,
@@ -77,14 +78,13 @@ def pretrained(tmp_path_factory):
 
 @pytest.mark.parametrize('experiment,files', [
     ('narrow_bert/pretraining', [os.path.join(DEMO, 'pretrain_demo.yaml'),
-                                 os.path.join(DEMO,
-                                              'narrow_bert_pretraining.yaml')]),
+                                 TINY_NARROW]),
     ('narrow_bert/pretraining', [os.path.join(
         'configs', 'wiki_books_pretrain_sequence_pack.yaml'),
                                  os.path.join('configs',
                                               'narrow_bert_base.yaml')]),
-    ('narrow_bert/sentence_prediction', [SP_YAML]),
-    ('narrow_bert/tagging', [TAG_YAML]),
+    ('narrow_bert/sentence_prediction', list(SP_STACK)),
+    ('narrow_bert/tagging', list(TAG_STACK)),
     ('narrow_bert/sentence_prediction', [
         os.path.join('configs', 'finetuning', 'sentence_prediction.yaml'),
         os.path.join('configs', 'narrow_bert_base.yaml')]),
@@ -145,7 +145,8 @@ def test_sentence_prediction_trains_and_serves_raw_ids(pretrained):
   model_dir = str(pretrained['root'] / 'sentence_prediction')
   override = _finetune_override(pretrained['model_dir'], pretrained['cache'])
   result = tu.run_train(model_dir, experiment='narrow_bert/sentence_prediction',
-                        config_files=(SP_YAML,), override=override)
+                        config_files=SP_STACK, override=override,
+                        flags=('--verbosity=0',))  # INFO: checkpoint loaded.
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'Finished loading pretrained checkpoint' in result.stderr
   assert 0.0 <= float(_metrics(result.stdout)['cls_accuracy']) <= 1.0
@@ -153,7 +154,7 @@ def test_sentence_prediction_trains_and_serves_raw_ids(pretrained):
   # Export with tfm's serving module and serve token ids.
   options = train_utils.ParseConfigOptions(
       experiment='narrow_bert/sentence_prediction',
-      config_file=[os.path.join(tu.REPO_ROOT, SP_YAML)],
+      config_file=[os.path.join(tu.REPO_ROOT, f) for f in SP_STACK],
       params_override=override)
   params = config_parser.parse_configuration(options)
   task = task_factory.get_task(params.task)
@@ -182,9 +183,10 @@ def test_sentence_prediction_trains_and_serves_raw_ids(pretrained):
 def test_tagging_trains_and_reports_seqeval(pretrained):
   model_dir = str(pretrained['root'] / 'tagging')
   result = tu.run_train(
-      model_dir, experiment='narrow_bert/tagging', config_files=(TAG_YAML,),
+      model_dir, experiment='narrow_bert/tagging', config_files=TAG_STACK,
       override=_finetune_override(pretrained['model_dir'],
-                                  pretrained['cache']))
+                                  pretrained['cache']),
+      flags=('--verbosity=0',))  # INFO logs: the checkpoint loaded.
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'Finished loading pretrained checkpoint' in result.stderr
   assert {'f1', 'precision', 'recall', 'accuracy'} <= set(

@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -41,6 +42,19 @@ def test_demo_stack_trains_and_writes_summaries(tmp_path):
   assert 'final train metrics:' in result.stdout
   assert 'final validation metrics:' in result.stdout
   assert f'tensorboard --logdir {model_dir}' in result.stdout
+  # A quiet console: each line once (orbit's echo of its logs and its
+  # metrics dicts are gone), one progress line per loop with an ETA.
+  lines = result.stdout.splitlines()
+  assert len(lines) == len(set(lines)), result.stdout
+  assert 'train | step' not in result.stdout + result.stderr
+  progress = [l for l in lines if l.startswith('step ')]
+  assert [l.split(' | ')[0] for l in progress] == [
+      'step 2/6', 'step 4/6', 'step 6/6'], result.stdout
+  assert all(re.fullmatch(
+      r'step \d+/6 \| [\d.e+-]+ steps/s \| ETA \d+:\d\d:\d\d \| '
+      r'loss [\d.]+ lr [\d.e+-]+', l) for l in progress), progress
+  assert sum(l.startswith('validation at step 6/6 | loss ') for l in lines) == 1
+  assert len(lines) <= 10, result.stdout
   assert os.path.exists(os.path.join(model_dir, 'params.yaml'))
   assert tf.train.latest_checkpoint(model_dir).endswith('ckpt-6')
   train_tags = _event_tags(os.path.join(model_dir, 'train'))
@@ -77,11 +91,14 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
   assert killed_at is not None
   assert 0 < int(killed_at.rsplit('-', 1)[1]) < train_steps
 
-  result = subprocess.run(cmd, cwd=tu.REPO_ROOT, capture_output=True,
-                          text=True, timeout=600, check=False)
+  # --verbosity=0 brings back every INFO line, orbit's included, each once.
+  result = subprocess.run(cmd + ['--verbosity=0'], cwd=tu.REPO_ROOT,
+                          capture_output=True, text=True, timeout=600,
+                          check=False)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert f'restored from checkpoint: {killed_at}' in (result.stdout +
-                                                       result.stderr)
+  assert f'restored from checkpoint: {killed_at}' in result.stdout
+  assert 'train | step' in result.stderr
+  assert 'train | step' not in result.stdout
   assert tf.train.latest_checkpoint(model_dir).endswith(f'ckpt-{train_steps}')
 
 

@@ -9,6 +9,9 @@ elapsed/remaining budget in the logs and summaries, the clock started and
 stopped around every training loop, and a `StopTraining` raised by the
 controller between loops once the budget is spent or the early stop fires
 (or before the first loop when a resumed run has no budget left).
+
+The Controller prints one line per training loop and per evaluation
+(`token_drop.core.console`); orbit's own messages stay in the absl log.
 """
 
 import math
@@ -24,6 +27,7 @@ from official.core import config_definitions as cfg
 from official.modeling import optimization
 from official.modeling import performance
 from token_drop import compat
+from token_drop.core import console
 from token_drop.core import time_budget
 
 
@@ -74,6 +78,7 @@ class Trainer(base_trainer.Trainer):
     self.stop_message = ''
     self.last_train_logs: Dict[str, Any] = {}
     self.last_eval_logs: Dict[str, Any] = {}
+    self.last_steps_per_second: Optional[float] = None
 
   def _optimizer_step(self) -> int:
     # The step learning-rate schedules receive (it can differ from
@@ -111,12 +116,16 @@ class Trainer(base_trainer.Trainer):
         self._optimizer_step(), self.strategy,
         synchronize=time_budget.is_active(self._budget)) / 3600.0
     logs = super().train_loop_end()
-    if self._loop_start and self._tokens_per_step:
+    self.last_steps_per_second = None
+    if self._loop_start:
       start_time, start_step = self._loop_start
       seconds = time.monotonic() - start_time
       steps = int(self.global_step.numpy()) - start_step
       if seconds > 0 and steps > 0:
-        logs['tokens_per_second'] = steps * self._tokens_per_step / seconds
+        self.last_steps_per_second = steps / seconds
+        if self._tokens_per_step:
+          logs['tokens_per_second'] = (
+              self.last_steps_per_second * self._tokens_per_step)
     logs['elapsed_training_hours'] = elapsed_hours
     if self._budget.budget_hours > 0:
       remaining = max(self._budget.budget_hours - elapsed_hours, 0.0)
@@ -131,6 +140,14 @@ class Trainer(base_trainer.Trainer):
             f'{int(self.global_step.numpy())}')
     self.last_train_logs = dict(logs)
     return logs
+
+  def progress_line(self) -> str:
+    """The console line of the last training loop (step, speed, ETA, loss)."""
+    remaining = self.last_train_logs.get('budget_remaining_hours')
+    return console.progress_line(
+        int(self.global_step.numpy()), self.config.trainer.train_steps,
+        self.last_steps_per_second, self.last_train_logs,
+        None if remaining is None else float(remaining) * 3600.0)
 
   def eval_end(self, aggregated_logs=None):
     logs = super().eval_end(aggregated_logs)
@@ -159,11 +176,37 @@ class Controller(orbit.Controller):
 
   Also refuses to start a loop when the restored clock has already spent the
   budget (a re-run of a finished model_dir), and restores the float64 clock
-  of checkpoints written by earlier versions.
+  of checkpoints written by earlier versions. It prints one line per
+  training loop and per evaluation; orbit's messages (and its metrics dicts)
+  go to the absl log only, not also to stdout.
   """
 
+  def __init__(self, *args, **kwargs):
+    with console.orbit_echo_dropped():
+      super().__init__(*args, **kwargs)
+
+  def train(self, steps: int, checkpoint_at_completion: bool = True):
+    with console.orbit_echo_dropped():
+      return super().train(steps, checkpoint_at_completion)
+
+  def train_and_evaluate(self, *args, **kwargs):
+    with console.orbit_echo_dropped():
+      return super().train_and_evaluate(*args, **kwargs)
+
+  def evaluate_continuously(self, *args, **kwargs):
+    with console.orbit_echo_dropped():
+      return super().evaluate_continuously(*args, **kwargs)
+
+  def save_checkpoint(self):
+    with console.orbit_echo_dropped():
+      return super().save_checkpoint()
+
   def restore_checkpoint(self, checkpoint_path: Optional[str] = None):
-    path = super().restore_checkpoint(checkpoint_path)
+    with console.orbit_echo_dropped():
+      path = super().restore_checkpoint(checkpoint_path)
+    if path:
+      # The one orbit message kept on the console: a resumed run says so.
+      print(f'restored from checkpoint: {path}', flush=True)
     clock = getattr(self.trainer, 'clock', None)
     if path and clock is not None and clock.restore_legacy(
         path, f'{CLOCK_CHECKPOINT_NAME}/'):
@@ -184,11 +227,20 @@ class Controller(orbit.Controller):
     check = getattr(self.trainer, 'check_budget_left', None)
     if check is not None and not check():
       self._check_stop()
-    super()._train_n_steps(num_steps)
+    with console.orbit_echo_dropped():
+      super()._train_n_steps(num_steps)
+    progress_line = getattr(self.trainer, 'progress_line', None)
+    if progress_line is not None:
+      print(progress_line(), flush=True)
     self._check_stop()
 
   def evaluate(self, steps: int = -1):
-    logs = super().evaluate(steps)
+    with console.orbit_echo_dropped():
+      logs = super().evaluate(steps)
+    config = getattr(self.trainer or self.evaluator, 'config', None)
+    if logs and config is not None:
+      print(console.eval_line(int(self.global_step.numpy()),
+                              config.trainer.train_steps, logs), flush=True)
     self._check_stop()
     return logs
 

@@ -75,8 +75,6 @@ def restore_frozen(teacher: tf_keras.Model, init_checkpoint: str,
           '\n%s\nNO TEACHER CHECKPOINT at task.teacher.init_checkpoint=%r: '
           'distilling from an UNTRAINED teacher. This is only good for smoke '
           'runs.\n%s', '!' * 78, init_checkpoint, '!' * 78)
-      print(f'WARNING: no teacher checkpoint at {init_checkpoint!r}; '
-            'distilling from an untrained teacher (smoke run only).')
       return teacher
     raise TeacherCheckpointError(
         f'task.teacher.init_checkpoint={init_checkpoint!r} holds no '

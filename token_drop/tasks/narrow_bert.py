@@ -1,5 +1,7 @@
 """NarrowBERT tasks: masked-LM pretraining and tagging on narrow positions.
 
+The Keras models these tasks build are in `token_drop.models.narrow_bert`.
+
 * Pretraining (`NarrowMaskedLMTask`): the shared masked-LM task
   (`token_drop.tasks.masked_lm`) whose model runs the narrow layers only at
   the masked-LM positions (`masked_lm_positions`, padding slots included:
@@ -32,11 +34,10 @@ from official.core import task_factory
 from official.modeling import tf_utils
 from official.nlp.configs import encoders
 from official.nlp.modeling import layers
-from official.nlp.modeling import models
 from official.nlp.tasks import tagging
 from token_drop.core import config_parser
 from token_drop.encoders import narrow_bert
-from token_drop.layers import positions as positions_lib
+from token_drop.models import narrow_bert as narrow_models
 from token_drop.tasks import masked_lm
 
 
@@ -48,47 +49,6 @@ def _check_encoder(params, task_name: str):
         f'{task_name}: task.model.encoder must be `type: any` with a narrow '
         'encoder config (full_length_layers, narrow_mode, ...), got '
         f'type={getattr(encoder, "type", None)!r}.')
-
-
-def _narrow_output(outputs, positions):
-  """Final states at `positions` (narrow or, with no narrow layer, gathered)."""
-  if 'narrow_output' in outputs:
-    return outputs['narrow_output']
-  return tf.gather(outputs['sequence_output'], positions, batch_dims=1)
-
-
-@tf_keras.utils.register_keras_serializable(package='TokenDrop')
-class NarrowBertPretrainer(models.BertPretrainerV2):
-  """`BertPretrainerV2` whose encoder is narrow at the masked positions."""
-
-  def call(self, inputs):  # pytype: disable=signature-mismatch
-    positions = inputs.get('masked_lm_positions', None)
-    encoder_inputs = dict(inputs)
-    encoder_inputs.pop('masked_lm_positions', None)
-    with_cls = bool(self.classification_heads)
-    if positions is not None:
-      positions = tf.cast(positions, tf.int32)
-      narrow = positions
-      if with_cls:
-        narrow = tf.concat([tf.zeros_like(positions[:, :1]), positions], 1)
-      encoder_inputs['narrow_positions'] = narrow
-    outputs = dict(self.encoder_network(encoder_inputs))
-    if positions is not None:
-      states = _narrow_output(outputs, encoder_inputs['narrow_positions'])
-      if with_cls:
-        states = states[:, 1:]
-      # The head gathers nothing: the states are already the predictions'.
-      identity = tf.broadcast_to(
-          tf.range(tf.shape(positions)[1], dtype=tf.int32)[tf.newaxis],
-          tf.shape(positions))
-      outputs['mlm_logits'] = self.masked_lm(states, masked_positions=identity)
-    for cls_head in self.classification_heads:
-      cls_outputs = cls_head(outputs['sequence_output'])
-      if isinstance(cls_outputs, dict):
-        outputs.update(cls_outputs)
-      else:
-        outputs[cls_head.name] = cls_outputs
-    return outputs
 
 
 @dataclasses.dataclass
@@ -109,7 +69,7 @@ class NarrowMaskedLMTask(masked_lm.MaskedLMTask):
     config = params or self.task_config.model
     cls_heads = [layers.ClassificationHead(**cfg.as_dict())
                  for cfg in config.cls_heads] if config.cls_heads else []
-    return NarrowBertPretrainer(
+    return narrow_models.NarrowBertPretrainer(
         mlm_activation=tf_utils.get_activation(config.mlm_activation),
         mlm_initializer=tf_keras.initializers.TruncatedNormal(
             stddev=config.mlm_initializer_range),
@@ -139,62 +99,6 @@ def labelled_positions(label_ids: tf.Tensor,
   return positions * valid, valid
 
 
-@tf_keras.utils.register_keras_serializable(package='TokenDrop')
-class NarrowTokenClassifier(tf_keras.Model):
-  """Token classification with the narrow layers at the labelled positions.
-
-  Inputs: the encoder inputs plus optional `narrow_positions` [batch, n]
-  (default: every position). Outputs: `logits` [batch, seq, classes] with
-  the narrow positions' logits at their token positions (zeros elsewhere)
-  and `encoder_outputs`.
-
-  Args:
-    network: A `NarrowBertEncoder` (or `BertEncoderV2`).
-    num_classes: Number of tag classes.
-    initializer: Initializer of the classification layer.
-    dropout_rate: Dropout before the classification layer.
-  """
-
-  def __init__(self, network, num_classes: int,
-               initializer='glorot_uniform', dropout_rate: float = 0.1,
-               **kwargs):
-    super().__init__(**kwargs)
-    self._network = network
-    self._config = dict(network=network, num_classes=num_classes,
-                        initializer=initializer, dropout_rate=dropout_rate)
-    self._dropout = tf_keras.layers.Dropout(rate=dropout_rate)
-    self.classifier = tf_keras.layers.Dense(
-        num_classes, kernel_initializer=initializer,
-        name='predictions/transform/logits')
-
-  def call(self, inputs, training=None):
-    word_ids = inputs['input_word_ids']
-    positions = inputs.get('narrow_positions', None)
-    if positions is None:
-      positions = tf.broadcast_to(
-          tf.range(tf.shape(word_ids)[1], dtype=tf.int32)[tf.newaxis],
-          tf.shape(word_ids))
-    positions = tf.cast(positions, tf.int32)
-    encoder_inputs = {k: inputs[k] for k in ('input_word_ids', 'input_mask',
-                                             'input_type_ids')}
-    encoder_inputs['narrow_positions'] = positions
-    outputs = self._network(encoder_inputs, training=training)
-    states = self._dropout(_narrow_output(outputs, positions),
-                           training=training)
-    narrow_logits = self.classifier(states)
-    zeros = tf.zeros(tf.concat([tf.shape(word_ids), [tf.shape(
-        narrow_logits)[-1]]], 0), narrow_logits.dtype)
-    logits = positions_lib.scatter_positions(zeros, positions, narrow_logits)
-    return dict(logits=logits, encoder_outputs=outputs['sequence_output'])
-
-  @property
-  def checkpoint_items(self):
-    return dict(encoder=self._network)
-
-  def get_config(self):
-    return dict(self._config)
-
-
 @dataclasses.dataclass
 class NarrowTaggingConfig(tagging.TaggingConfig):
   """tfm's tagging config plus the number of narrow slots.
@@ -221,7 +125,7 @@ class NarrowTaggingTask(tagging.TaggingTask):
     super().__init__(params, logging_dir=logging_dir, name=name)
 
   def build_model(self):
-    return NarrowTokenClassifier(
+    return narrow_models.NarrowTokenClassifier(
         network=self._build_encoder(),
         num_classes=len(self.task_config.class_names),
         initializer=tf_keras.initializers.TruncatedNormal(

@@ -32,17 +32,17 @@ lists a teacher layer per student layer, so students with fewer layers
 (Bort-like) work.
 
 Per-layer outputs come from tfm's own BertEncoderV2 switches: the task builds
-both encoders with `return_word_embeddings` (embedding output) and
-`return_attention_scores` (each TransformerEncoderBlock returns the attention
-probabilities of its MultiHeadAttention, i.e. softmax(QK^T/sqrt(d)) before
-dropout) on a copy of the encoder config; these switches add no variables,
-so checkpoints and params.yaml are unchanged. A second Keras view of the same
-classifier graph returns logits, hidden states and attention maps in one
-forward pass; the pre-softmax scores are recomputed from each block's input
-(`distillation.attention_logits`), as tfm returns only probabilities.
+both classifiers (`token_drop.models.layer_output_classifier`) with
+`return_word_embeddings` (embedding output) and `return_attention_scores` (each
+TransformerEncoderBlock returns the attention probabilities of its
+MultiHeadAttention, i.e. softmax(QK^T/sqrt(d)) before dropout) on a copy of the
+encoder config; these switches add no variables, so checkpoints and params.yaml
+are unchanged. A second Keras view of the same classifier graph returns logits,
+hidden states and attention maps in one forward pass; the pre-softmax scores
+are recomputed from each block's input (`distillation.attention_logits`), as
+tfm returns only probabilities.
 """
 
-import copy
 import dataclasses
 from typing import Any, Callable, Dict, List, Optional
 
@@ -51,11 +51,10 @@ import tf_keras
 
 from official.core import task_factory
 from official.modeling.hyperparams import base_config
-from official.nlp.configs import encoders
-from official.nlp.modeling import models
 from official.nlp.tasks import sentence_prediction
 from token_drop.core import config_parser
 from token_drop.layers import pruning as pruning_lib
+from token_drop.models import layer_output_classifier
 from token_drop.tasks import distillation
 from token_drop.tasks import loss_scaling
 from token_drop.tasks import pruning as pruning_tasks
@@ -138,34 +137,14 @@ class SparseBertConfig(DistilledSentencePredictionConfig):
       default_factory=pruning_lib.PruningConfig)
 
 
-def build_classifier(model_config: sentence_prediction.ModelConfig
-                    ) -> tf_keras.Model:
-  """tfm's BertClassifier; its encoder also returns embeddings and attention."""
-  encoder_config = copy.deepcopy(model_config.encoder)
-  inner = encoder_config.get()
-  if not hasattr(inner, 'return_attention_scores') or not hasattr(
-      inner, 'return_word_embeddings'):
-    raise ValueError(
-        f'task.model.encoder.type={encoder_config.type!r}: layer distillation '
-        'needs a BERT encoder (type bert) with return_attention_scores and '
-        'return_word_embeddings.')
-  inner.return_attention_scores = True
-  inner.return_word_embeddings = True
-  encoder = encoders.build_encoder(encoder_config)
-  return models.BertClassifier(
-      network=encoder, num_classes=model_config.num_classes,
-      initializer=tf_keras.initializers.TruncatedNormal(
-          stddev=inner.initializer_range),
-      use_encoder_pooler=model_config.use_encoder_pooler)
-
-
 def distillation_view(classifier: tf_keras.Model,
                       attention_target: str = 'scores'
                      ) -> Callable[..., Dict[str, Any]]:
   """Same layers as `classifier`; returns logits, hidden states, attention.
 
   Args:
-    classifier: A classifier from `build_classifier`.
+    classifier: A classifier from
+      `layer_output_classifier.build_classifier`.
     attention_target: `scores` (pre-softmax, with the additive mask) or
       `probabilities` (what the encoder returns).
 
@@ -234,12 +213,13 @@ class DistilledSentencePredictionTask(
       raise ValueError('task.hub_module_url is not supported by distillation;'
                        ' use task.init_checkpoint.')
     attention_target = self.task_config.distillation.attention_target
-    student = build_classifier(self.task_config.model)
+    student = layer_output_classifier.build_classifier(self.task_config.model)
     self._views[id(student)] = distillation_view(student, attention_target)
     if self._teacher is None:
       teacher_config = self.task_config.teacher
       self._teacher = restore_classifier_teacher(
-          build_classifier(teacher_config.model), teacher_config)
+          layer_output_classifier.build_classifier(teacher_config.model),
+          teacher_config)
       self._teacher_view = distillation_view(self._teacher, attention_target)
     self._layer_map = self._check_shapes()
     return student

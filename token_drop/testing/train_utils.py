@@ -38,13 +38,15 @@ def tiny_pretrain_override(train_steps=6, steps_per_loop=2, encoder='bert',
 
 
 def train_command(model_dir, experiment='bert/pretraining', config_files=(
-    DEMO_DATA, TINY_BERT), override=None, mode='train_and_eval'):
+    DEMO_DATA, TINY_BERT), override=None, mode='train_and_eval', flags=()):
+  """train.py's command line; `flags` adds e.g. `--verbosity=0` (INFO logs)."""
   cmd = [sys.executable, os.path.join(REPO_ROOT, 'train.py'),
          f'--experiment={experiment}', f'--mode={mode}',
          f'--model_dir={model_dir}']
   cmd += [f'--config_file={f}' for f in config_files]
   if override:
     cmd.append(f'--params_override={override}')
+  cmd += list(flags)
   return cmd
 
 
