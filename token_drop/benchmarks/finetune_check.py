@@ -22,10 +22,10 @@ import sys
 import time
 import zipfile
 
-from absl import app
 from absl import flags
 
 from token_drop.benchmarks import common
+from token_drop.core import errors
 from token_drop.tools import import_hf
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -169,4 +169,4 @@ which runs `python {shown}`.
 
 
 if __name__ == '__main__':
-  app.run(main)
+  errors.run_main(main)

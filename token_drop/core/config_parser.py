@@ -19,11 +19,12 @@ from official.core import train_utils
 from official.modeling.hyperparams import base_config
 from official.modeling.hyperparams import params_dict
 from official.nlp.data import pretrain_dataloader as tfm_pretrain_dataloader
+from token_drop.core import errors
 from token_drop.core import time_budget
 from token_drop.data import pretrain_dataloader
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.UserError):
   """A config file or override does not fit the experiment's config."""
 
 

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from official.core import train_utils
 from official.modeling.hyperparams import params_dict
+from token_drop.core import errors
 
 PARAMS_FILE = 'params.yaml'
 # The layer of the upstream token_dropping encoder that holds its importance
@@ -25,7 +26,7 @@ PARAMS_FILE = 'params.yaml'
 UPSTREAM_TABLE = '_token_importance_embed'
 
 
-class ModelDirError(ValueError):
+class ModelDirError(errors.UserError):
   """The model_dir cannot be used with this config or mode."""
 
 

@@ -9,6 +9,7 @@ import os
 from typing import Dict, List
 
 import tensorflow as tf
+from token_drop.core import errors
 
 # Above this many bytes of TFRecords only the first records of each file are
 # read before training; corruption further in surfaces at run time.
@@ -16,7 +17,7 @@ FULL_SCAN_BYTES = 256 * 1024 * 1024
 _PARTIAL_SCAN_RECORDS = 64
 
 
-class InputDataError(ValueError):
+class InputDataError(errors.UserError):
   """An input file or data setting cannot be used as configured."""
 
 

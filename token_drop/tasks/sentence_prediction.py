@@ -18,9 +18,10 @@ import tf_keras
 from official.core import task_factory
 from official.nlp.tasks import sentence_prediction
 from token_drop.core import checkpoints
+from token_drop.core import errors
 
 
-class InitCheckpointError(ValueError):
+class InitCheckpointError(errors.UserError):
   """`task.init_checkpoint` does not hold what the task was told to restore."""
 
 

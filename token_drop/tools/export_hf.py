@@ -29,7 +29,6 @@ import os
 import shutil
 from typing import Any, Dict, List, Optional
 
-from absl import app
 from absl import flags
 from absl import logging
 from safetensors import numpy as safetensors_numpy
@@ -40,6 +39,7 @@ from official.modeling.hyperparams import params_dict
 from official.nlp.configs import encoders
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 from token_drop.core import checkpoints
+from token_drop.core import errors
 from token_drop.tools import bert_weights
 
 _CONFIG_NAMES = ('params.yaml', 'encoder.yaml')
@@ -320,14 +320,11 @@ def define_flags():
 
 def main(_):
   f = flags.FLAGS
-  try:
-    summary = export_checkpoint(
-        f.checkpoint, f.output_dir, encoder_config=f.encoder_config,
-        vocab_file=f.vocab_file, do_lower_case=f.do_lower_case,
-        mlm_activation=f.mlm_activation, with_mlm_head=f.with_mlm_head,
-        copy_pooler_dense_to_encoder=f.copy_pooler_dense_to_encoder)
-  except bert_weights.WeightMappingError as e:
-    raise SystemExit(f'error: {e}') from None
+  summary = export_checkpoint(
+      f.checkpoint, f.output_dir, encoder_config=f.encoder_config,
+      vocab_file=f.vocab_file, do_lower_case=f.do_lower_case,
+      mlm_activation=f.mlm_activation, with_mlm_head=f.with_mlm_head,
+      copy_pooler_dense_to_encoder=f.copy_pooler_dense_to_encoder)
   config = summary['hf_config']
   print(f'exported {summary["checkpoint"]} ({config["num_hidden_layers"]}x'
         f'{config["hidden_size"]}, {summary["num_tensors"]} tensors, '
@@ -337,4 +334,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

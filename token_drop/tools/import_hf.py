@@ -34,7 +34,6 @@ import os
 import shutil
 from typing import Any, Dict, Tuple
 
-from absl import app
 from absl import flags
 from absl import logging
 import numpy as np
@@ -42,6 +41,7 @@ from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
 import yaml
 
+from token_drop.core import errors
 from token_drop.tools import bert_weights
 
 CHECKPOINT_PREFIX = 'ckpt'
@@ -197,10 +197,7 @@ def define_flags():
 
 
 def main(_):
-  try:
-    summary = import_checkpoint(flags.FLAGS.hf_dir, flags.FLAGS.output_dir)
-  except bert_weights.WeightMappingError as e:
-    raise SystemExit(f'error: {e}') from None
+  summary = import_checkpoint(flags.FLAGS.hf_dir, flags.FLAGS.output_dir)
   config = summary['encoder_config']
   print(f'imported {config.num_layers}x{config.hidden_size} BERT '
         f'(MLM head: {summary["has_mlm_head"]}, pooler: '
@@ -214,4 +211,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)
