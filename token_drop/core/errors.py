@@ -33,8 +33,11 @@ class UserError(ValueError):
 
 
 def _one_line(text: str) -> str:
+  # gin appends "In call to configurable 'X' (...)" lines to an exception
+  # raised inside a configurable (tfm's Trainer is one); they name no input.
   return ' '.join(part.strip() for part in str(text).splitlines()
-                  if part.strip())
+                  if part.strip() and
+                  not part.strip().startswith('In call to configurable'))
 
 
 def message(error: BaseException) -> str:

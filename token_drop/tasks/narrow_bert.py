@@ -38,6 +38,7 @@ from token_drop.core import config_parser
 from token_drop.encoders import narrow_bert
 from token_drop.layers import positions as positions_lib
 from token_drop.tasks import masked_lm
+from token_drop.tasks import tagging as tagging_tasks
 
 
 def _check_encoder(params, task_name: str):
@@ -196,7 +197,7 @@ class NarrowTokenClassifier(tf_keras.Model):
 
 
 @dataclasses.dataclass
-class NarrowTaggingConfig(tagging.TaggingConfig):
+class NarrowTaggingConfig(tagging_tasks.TaggingConfig):
   """tfm's tagging config plus the number of narrow slots.
 
   Attributes:
