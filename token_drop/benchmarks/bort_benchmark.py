@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from official.nlp.configs import encoders
 from token_drop.benchmarks import flops
+from token_drop.core import errors
 
 MODELS = {
     'bert_base': dict(num_layers=12, hidden_size=768, num_attention_heads=12,
@@ -103,7 +104,13 @@ def main(argv=None):
   parser.add_argument('--repeats', type=int, default=5,
                       help='Timed calls per model and shape.')
   args = parser.parse_args(argv)
-  shapes = [tuple(int(v) for v in s.split('x')) for s in args.shapes.split(',')]
+  try:
+    shapes = [tuple(int(v) for v in s.split('x'))
+              for s in args.shapes.split(',')]
+  except ValueError:
+    errors.report(errors.UserError(
+        f'--shapes={args.shapes!r}: expected SEQxBATCH items separated by '
+        'commas, e.g. 128x1,512x32.'))
   print(format_table(measure(shapes, args.repeats)))
 
 

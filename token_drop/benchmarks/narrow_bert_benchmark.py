@@ -34,6 +34,7 @@ from official.nlp.configs import encoders
 import experiments  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
+from token_drop.core import errors
 from token_drop.tasks import masked_lm
 
 VOCAB = 30522
@@ -174,7 +175,11 @@ def main(argv=None):
   args = parser.parse_args(argv)
   rows = []
   for item in args.runs.split(','):
-    kind, seq = item.split(':')
+    kind, _, seq = item.partition(':')
+    if kind not in ('pretrain', 'infer') or not seq.isdigit():
+      errors.report(errors.UserError(
+          f'--runs={args.runs!r}: {item!r} is not KIND:SEQ with KIND '
+          'pretrain or infer, e.g. pretrain:512,infer:128.'))
     seq = int(seq)
     batch = args.batch or DEFAULT_BATCH.get((kind, seq), 2)
     rows.append(run(kind, seq, batch, args.repeats, jit=args.jit))

@@ -29,6 +29,7 @@ from official.core import exp_factory
 import experiments  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
+from token_drop.core import errors
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm
 from token_drop.tasks import token_drop_masked_lm
@@ -141,6 +142,11 @@ def main(argv=None):
   parser.add_argument('--jit', action='store_true',
                       help='Compile the steps with XLA (jit_compile).')
   args = parser.parse_args(argv)
+  unknown = [s for s in args.sizes.split(',') if s not in SIZES]
+  if unknown:
+    errors.report(errors.UserError(
+        f'--sizes={args.sizes!r}: unknown size(s) {unknown}; expected a '
+        f'comma-separated subset of: {", ".join(SIZES)}.'))
   rows = []
   for size in args.sizes.split(','):
     if args.batch:

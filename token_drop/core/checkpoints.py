@@ -56,10 +56,12 @@ def resolve_checkpoint(path: str, what: str = '--checkpoint',
   found = find_checkpoint(path)
   if found:
     return found
+  expected = ('expected a checkpoint prefix (e.g. RUN/ckpt-100) or a folder '
+              'holding one (a model_dir)')
   if path and tf.io.gfile.isdir(path):
-    raise error(f'{what}={path!r}: the folder has no checkpoint.')
+    raise error(f'{what}={path!r}: the folder has no checkpoint; {expected}.')
   raise error(f'{what}={path!r}: no checkpoint ({path}.index does not '
-              'exist).')
+              f'exist); {expected}.')
 
 
 def _encoder_shapes(path: str) -> Dict[str, List[int]]:

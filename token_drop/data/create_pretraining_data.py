@@ -437,6 +437,7 @@ def check_flags(flags_obj) -> None:
 def main(_):
   check_flags(FLAGS)
   input_files = checks.expand_input_path(FLAGS.input_file)
+  checks.check_text_files(input_files, '--input_file')
   output_files = shard_paths(FLAGS.output_file, FLAGS.num_output_shards)
   if FLAGS.tokenization == 'WordPiece':
     check_vocab(checks.read_vocab(FLAGS.vocab_file), FLAGS.vocab_file)

@@ -235,6 +235,9 @@ def export_checkpoint(checkpoint: str, output_dir: str,
   Raises:
     WeightMappingError: a missing input, or a model HF BERT cannot hold.
   """
+  # First, so that a path without a checkpoint is named as such rather than
+  # as a folder without an encoder config.
+  path = resolve_checkpoint(checkpoint)
   encoder_config = encoder_config or _default_file(checkpoint, _CONFIG_NAMES)
   if not encoder_config:
     raise bert_weights.WeightMappingError(
@@ -259,7 +262,6 @@ def export_checkpoint(checkpoint: str, output_dir: str,
         f'vocab_file {vocab_file!r} has {size} entries but the encoder '
         f'vocab_size is {config.vocab_size}.')
 
-  path = resolve_checkpoint(checkpoint)
   encoder, masked_lm = restore(path, config, mlm_activation, with_mlm_head,
                                copy_pooler_dense_to_encoder)
   entries = bert_weights.encoder_entries(encoder)
