@@ -17,7 +17,6 @@ import types
 import pytest
 import tensorflow as tf
 
-from official.core import train_utils
 from official.nlp.configs import encoders
 import train
 import train_utils_for_tests as tu
@@ -72,10 +71,17 @@ def _expect_user_error(capsys, fn, *expected):
   return lines[0]
 
 
+class _Options(types.SimpleNamespace):
+  """tfm's parse options (it asks `name in options`) plus `mode`."""
+
+  def __contains__(self, name):
+    return hasattr(self, name)
+
+
 def _parse(experiment='bert/pretraining', config_files=(tu.DEMO_DATA,
                                                           tu.TINY_BERT),
            override=None, mode='train'):
-  options = types.SimpleNamespace(
+  options = _Options(
       experiment=experiment,
       config_file=[os.path.join(tu.REPO_ROOT, f) for f in config_files],
       params_override=override, tpu=None, tf_data_service=None, mode=mode)
@@ -137,116 +143,118 @@ def _encoder_checkpoint(path, num_layers):
   return tf.train.Checkpoint(encoder=encoder).write(str(path))
 
 
-def _train_cases(tmp_path):
-  """name -> (kwargs of _train, model_dir or None, expected texts)."""
-  blank = tmp_path / 'blank.txt'
-  blank.write_text('\n\n   \n\n')
-  latin1 = tmp_path / 'latin1.txt'
-  latin1.write_bytes('tea and caf\xe9 au lait\n'.encode('latin-1'))
-  records = _write_classification_records(tmp_path / 'sp.tfrecord', 32)
-  long_records = _write_classification_records(tmp_path / 'sp64.tfrecord',
-                                               64)
-  big_ids = _write_classification_records(tmp_path / 'ids.tfrecord', 32,
-                                          max_id=40000)
-  four_layers = _encoder_checkpoint(tmp_path / 'four' / 'ckpt-1', 4)
-  small_vocab = tmp_path / 'vocab.txt'
-  small_vocab.write_text('\n'.join(
-      ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a']) + '\n')
-  a_file = tmp_path / 'a_file'
-  a_file.write_text('not a folder\n')
-  return {
-      'unknown experiment': (
-          dict(experiment='token_drop/pretrainig'),
-          None, ["--experiment='token_drop/pretrainig'", 'bert/pretraining']),
-      'train_steps=abc': (_pretrain('trainer.train_steps=abc'), None,
-                          ["trainer.train_steps='abc'", 'an integer']),
-      'train_steps empty': (_pretrain('trainer.train_steps='), None,
-                            ['trainer.train_steps is empty']),
-      'token_keep_k=0': (
-          dict(experiment='token_drop_bert/pretraining',
-               config_files=(tu.DEMO_DATA, TOKEN_DROP_DEMO),
-               override=tu.tiny_pretrain_override(
-                   encoder='any', extra='task.model.encoder.any.'
-                   'token_keep_k=0')),
-          None, ['task.model.encoder.any.token_keep_k=0']),
-      'summary_interval': (
-          dict(override=tu.tiny_pretrain_override(
-              steps_per_loop=2, extra='trainer.summary_interval=3')),
-          None, ['trainer.summary_interval=3', 'steps_per_loop=2']),
-      'steps_per_loop=0': (_pretrain('trainer.steps_per_loop=0'), None,
-                           ['trainer.steps_per_loop=0']),
-      'batch 0': (_pretrain('task.train_data.global_batch_size=0'), None,
-                  ['task.train_data.global_batch_size=0']),
-      'pruning value': (
-          dict(_finetune(records, 'task.pruning.target_sparsity=1.5'),
-               experiment='pruning/sentence_prediction'),
-          None, ['task.pruning.target_sparsity=1.5']),
-      'missing teacher': (
-          dict(experiment='bort/pretraining_distillation',
-               config_files=(tu.DEMO_DATA, BORT_DEMO),
-               override=tu.tiny_pretrain_override(
-                   encoder='', extra='task.teacher.allow_untrained=false,'
-                   f'task.teacher.init_checkpoint={tmp_path}/no_teacher')),
-          None, [f"task.teacher.init_checkpoint='{tmp_path}/no_teacher'"]),
-      'init_checkpoint typo': (
-          _finetune(records, f'task.init_checkpoint={tmp_path}/pretrian'),
-          None, [f"task.init_checkpoint='{tmp_path}/pretrian'",
-                 'no checkpoint']),
-      'encoder.type=anyy': (_pretrain('task.model.encoder.type=anyy'), None,
-                            ["task.model.encoder.type='anyy'", "'bert'"]),
-      'model_dir is a file': (_pretrain(''), str(a_file),
-                              [f"--model_dir '{a_file}' is a file"]),
-      'fine-tuning seq_length': (
-          _finetune(records,
-                    'task.model.encoder.bert.max_position_embeddings=16'),
-          None, ['task.train_data.seq_length=32',
-                 'max_position_embeddings=16']),
-      'vocab_size below vocabulary': (
-          _pretrain('task.model.encoder.bert.vocab_size=1000'), None,
-          ['bert_en_uncased_vocab.txt', '30522 entries', 'vocab_size is 1000']),
-      'fine-tuning vocab file size': (
-          _finetune(records, f'task.train_data.vocab_file={small_vocab}'),
-          None, [str(small_vocab), 'has 6 entries']),
-      'fine-tuning TFRecord length': (
-          _finetune(long_records), None,
-          [long_records, "'input_ids' has length 64",
-           'task.train_data.seq_length is 32']),
-      'fine-tuning TFRecord ids': (
-          _finetune(big_ids), None,
-          [big_ids, 'token id 40000', 'vocab_size=30522']),
-      'override with index': (dict(override='a.b[0].c=1'), None,
-                              ["this part did not parse: 'a.b[0].c=1'",
-                               'accepted forms']),
-      'override without =': (
-          dict(override='trainer.train_steps=5,trainer.steps_per_loop'),
-          None, ["did not parse: 'trainer.steps_per_loop'",
-                 'accepted forms']),
-      'blank corpus': (_pretrain(f'task.train_data.input_path={blank}'),
-                       None, [str(blank), 'only blank lines']),
-      'latin-1 corpus': (_pretrain(f'task.train_data.input_path={latin1}'),
-                         None, [str(latin1), 'not valid UTF-8',
-                                'byte offset 11']),
-      'deeper init_checkpoint': (
-          _finetune(records, f'task.init_checkpoint={four_layers}'), None,
-          [four_layers, '4 transformer layers, the model 2',
-           'task.init_checkpoint_partial']),
-  }
+def _text(tmp_path, name, data):
+  path = tmp_path / name
+  path.write_bytes(data)
+  return str(path)
 
 
-_TRAIN_CASES = [
-    'unknown experiment', 'train_steps=abc', 'train_steps empty',
-    'token_keep_k=0', 'summary_interval', 'steps_per_loop=0', 'batch 0',
-    'pruning value', 'missing teacher', 'init_checkpoint typo',
-    'encoder.type=anyy', 'model_dir is a file', 'fine-tuning seq_length',
-    'vocab_size below vocabulary', 'fine-tuning vocab file size',
-    'fine-tuning TFRecord length', 'fine-tuning TFRecord ids',
-    'override with index', 'override without =', 'blank corpus',
-    'latin-1 corpus', 'deeper init_checkpoint']
+def _records(tmp_path, seq_length=32, max_id=100):
+  return _write_classification_records(
+      tmp_path / f'sp{seq_length}_{max_id}.tfrecord', seq_length, max_id)
 
 
-@pytest.mark.parametrize('case', _TRAIN_CASES)
+def _small_vocab(tmp_path):
+  return _text(tmp_path, 'vocab.txt',
+               b'[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n')
+
+
+# name -> tmp_path -> (kwargs of _train, model_dir or None, expected texts).
+# Built per case, so that each case pays only for its own inputs.
+_TRAIN_CASES = {
+    'unknown experiment': lambda t: (
+        dict(experiment='token_drop/pretrainig'), None,
+        ["--experiment='token_drop/pretrainig'", 'bert/pretraining']),
+    'train_steps=abc': lambda t: (
+        _pretrain('trainer.train_steps=abc'), None,
+        ["trainer.train_steps='abc'", 'an integer']),
+    'train_steps empty': lambda t: (
+        _pretrain('trainer.train_steps='), None,
+        ['trainer.train_steps is empty']),
+    'token_keep_k=0': lambda t: (
+        dict(experiment='token_drop_bert/pretraining',
+             config_files=(tu.DEMO_DATA, TOKEN_DROP_DEMO),
+             override=tu.tiny_pretrain_override(
+                 encoder='any',
+                 extra='task.model.encoder.any.token_keep_k=0')),
+        None, ['task.model.encoder.any.token_keep_k=0']),
+    'summary_interval': lambda t: (
+        dict(override=tu.tiny_pretrain_override(
+            steps_per_loop=2, extra='trainer.summary_interval=3')),
+        None, ['trainer.summary_interval=3', 'steps_per_loop=2']),
+    'steps_per_loop=0': lambda t: (
+        _pretrain('trainer.steps_per_loop=0'), None,
+        ['trainer.steps_per_loop=0']),
+    'batch 0': lambda t: (
+        _pretrain('task.train_data.global_batch_size=0'), None,
+        ['task.train_data.global_batch_size=0']),
+    'pruning value': lambda t: (
+        dict(_finetune(_records(t), 'task.pruning.target_sparsity=1.5'),
+             experiment='pruning/sentence_prediction'),
+        None, ['task.pruning.target_sparsity=1.5']),
+    'missing teacher': lambda t: (
+        dict(experiment='bort/pretraining_distillation',
+             config_files=(tu.DEMO_DATA, BORT_DEMO),
+             override=tu.tiny_pretrain_override(extra=','.join([
+                 'task.teacher.allow_untrained=false',
+                 f'task.teacher.init_checkpoint={t}/no_teacher'] + [
+                     f'task.teacher.model.encoder.bert.{k}'
+                     for k in ('hidden_size=32', 'num_layers=1',
+                               'num_attention_heads=2',
+                               'intermediate_size=64')]))),
+        None, [f"task.teacher.init_checkpoint='{t}/no_teacher'"]),
+    'init_checkpoint typo': lambda t: (
+        _finetune(_records(t), f'task.init_checkpoint={t}/pretrian'),
+        None, [f"task.init_checkpoint='{t}/pretrian'", 'no checkpoint']),
+    'encoder.type=anyy': lambda t: (
+        _pretrain('task.model.encoder.type=anyy'), None,
+        ["task.model.encoder.type='anyy'", "'bert'"]),
+    'model_dir is a file': lambda t: (
+        _pretrain(''), _text(t, 'a_file', b'not a folder\n'),
+        [f"--model_dir '{t}/a_file' is a file"]),
+    'fine-tuning seq_length': lambda t: (
+        _finetune(_records(t),
+                  'task.model.encoder.bert.max_position_embeddings=16'),
+        None, ['task.train_data.seq_length=32', 'max_position_embeddings=16']),
+    'vocab_size below vocabulary': lambda t: (
+        _pretrain('task.model.encoder.bert.vocab_size=1000'), None,
+        ['bert_en_uncased_vocab.txt', '30522 entries', 'vocab_size is 1000']),
+    'fine-tuning vocab file size': lambda t: (
+        _finetune(_records(t),
+                  f'task.train_data.vocab_file={_small_vocab(t)}'),
+        None, [f'{t}/vocab.txt', 'has 6 entries']),
+    'fine-tuning TFRecord length': lambda t: (
+        _finetune(_records(t, seq_length=64)), None,
+        [f'{t}/sp64_100.tfrecord', "'input_ids' has length 64",
+         'task.train_data.seq_length is 32']),
+    'fine-tuning TFRecord ids': lambda t: (
+        _finetune(_records(t, max_id=40000)), None,
+        [f'{t}/sp32_40000.tfrecord', 'token id 40000', 'vocab_size=30522']),
+    'override with index': lambda t: (
+        dict(override='a.b[0].c=1'), None,
+        ["this part did not parse: 'a.b[0].c=1'", 'accepted forms']),
+    'override without =': lambda t: (
+        dict(override='trainer.train_steps=5,trainer.steps_per_loop'), None,
+        ["did not parse: 'trainer.steps_per_loop'", 'accepted forms']),
+    'blank corpus': lambda t: (
+        _pretrain('task.train_data.input_path=' +
+                  _text(t, 'blank.txt', b'\n\n   \n\n')),
+        None, [f'{t}/blank.txt', 'only blank lines']),
+    'latin-1 corpus': lambda t: (
+        _pretrain('task.train_data.input_path=' + _text(
+            t, 'latin1.txt', 'tea and caf\xe9'.encode('latin-1'))),
+        None, [f'{t}/latin1.txt', 'not valid UTF-8', 'byte offset 11']),
+    'deeper init_checkpoint': lambda t: (
+        _finetune(_records(t), 'task.init_checkpoint='
+                  f'{_encoder_checkpoint(t / "four" / "ckpt-1", 4)}'),
+        None, [f'{t}/four/ckpt-1', '4 transformer layers, the model 2',
+               'task.init_checkpoint_partial']),
+}
+
+
+@pytest.mark.parametrize('case', list(_TRAIN_CASES))
 def test_train_mistake_is_one_error_line(tmp_path, capsys, case):
-  kwargs, model_dir, expected = _train_cases(tmp_path)[case]
+  kwargs, model_dir, expected = _TRAIN_CASES[case](tmp_path)
   model_dir = model_dir or _model_dir(tmp_path)
   before = _snapshot(model_dir)
   _expect_user_error(capsys, lambda: _train(model_dir, **kwargs), *expected)
@@ -259,7 +267,8 @@ def test_partial_init_checkpoint_is_allowed_when_asked(tmp_path):
           vocab_size=30522, hidden_size=32, num_layers=2,
           num_attention_heads=2, intermediate_size=64)))
   four_layers = _encoder_checkpoint(tmp_path / 'four' / 'ckpt-1', 4)
-  two_layers = _encoder_checkpoint(tmp_path / 'two' / 'ckpt-1', 2)
+  two_layers = tf.train.Checkpoint(encoder=encoder).write(
+      str(tmp_path / 'two' / 'ckpt-1'))
   with pytest.raises(checkpoints.InitCheckpointError, match='4 transformer'):
     checkpoints.check_encoder_init(encoder, four_layers)
   assert checkpoints.check_encoder_init(encoder, four_layers,

@@ -11,6 +11,7 @@ import re
 import tempfile
 from typing import Dict, List, Optional, Set, Type
 
+from absl import logging
 import tensorflow as tf
 
 from token_drop.core import errors
@@ -80,6 +81,17 @@ def _short(keys: Set[str], count: int = 3) -> List[str]:
   return [k[:-len(_VALUE_SUFFIX)] for k in sorted(keys)[:count]]
 
 
+def _build(encoder: tf.Module) -> bool:
+  """Creates a subclassed encoder's variables with a dummy call, if it can."""
+  ids = tf.zeros([1, 8], tf.int32)
+  try:
+    encoder(dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
+                 input_type_ids=ids), training=False)
+  except Exception:  # pylint: disable=broad-except
+    return False
+  return bool(encoder.variables)
+
+
 def check_encoder_init(encoder: tf.Module, init_checkpoint: str,
                        partial: bool = False,
                        key: str = 'task.init_checkpoint') -> Optional[str]:
@@ -111,6 +123,10 @@ def check_encoder_init(encoder: tf.Module, init_checkpoint: str,
     raise InitCheckpointError(
         f'{key}={path!r} has no `encoder` item; expected a pretraining '
         'model_dir or an import_hf output folder.')
+  if not encoder.variables and not _build(encoder):
+    logging.warning('%s: not checked against the encoder, which creates its '
+                    'variables on first use only.', key)
+    return path
   with tempfile.TemporaryDirectory() as tmp:
     own_shapes = _encoder_shapes(tf.train.Checkpoint(encoder=encoder).write(
         os.path.join(tmp, 'encoder')))
