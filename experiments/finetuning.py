@@ -2,14 +2,16 @@
 
 `finetuning/sentence_prediction` and `finetuning/tagging` are tfm's
 `bert/sentence_prediction` and `bert/tagging` (same tasks, optimizer and
-metrics; the task configs add `init_checkpoint_partial`) with data configs that also accept a `source_path` to a raw file,
-converted to TFRecords and cached on first use
-(token_drop.data.finetuning_dataloader). `input_path` TFRecords keep working,
+metrics; the task configs add `init_checkpoint_partial`) with data configs
+that also accept a `source_path` to a raw file, converted to TFRecords and
+cached on first use (token_drop.data.finetuning_dataloader). `input_path` TFRecords keep working,
 and tfm's `bert/*` experiments read the TFRecords written by
 `python -m token_drop.data.create_finetuning_data`.
 
 Any checkpoint with an `encoder` item fits `task.init_checkpoint`: pretraining
-model_dirs of this package and tfm, and `token_drop.tools.import_hf` outputs.
+model_dirs of this package and tfm, and `token_drop.tools.import_hf` outputs;
+its encoder must match the model's (more layers, or variables left unset,
+are an error unless `task.init_checkpoint_partial: true`).
 """
 
 import dataclasses

@@ -29,7 +29,8 @@ from token_drop.tools import import_hf
 
 SENTENCE_DEMO = os.path.join('configs', 'demo', 'sentence_prediction_demo.yaml')
 TOKEN_DROP_DEMO = os.path.join('configs', 'demo', 'tiny_token_drop.yaml')
-BORT_DEMO = os.path.join('configs', 'demo', 'bort_pretraining_distillation.yaml')
+BORT_DEMO = os.path.join('configs', 'demo',
+                         'bort_pretraining_distillation.yaml')
 VOCAB = os.path.join(tu.REPO_ROOT, 'data', 'vocab', 'bert_en_uncased_vocab.txt')
 
 
@@ -126,7 +127,8 @@ def _finetune(records, extra=''):
            'trainer.summary_interval=1', 'trainer.checkpoint_interval=1',
            'trainer.validation_interval=1', 'trainer.validation_steps=1']
   for data in ('train_data', 'validation_data'):
-    items += [f'task.{data}.source_path=""', f'task.{data}.input_path={records}',
+    items += [f'task.{data}.source_path=""',
+              f'task.{data}.input_path={records}',
               f'task.{data}.seq_length=32', f'task.{data}.global_batch_size=4']
   if extra:
     items.append(extra)

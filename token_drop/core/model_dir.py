@@ -1,9 +1,10 @@
 """Keeping a model_dir intact: checks before a run writes anything into it.
 
 train.py runs these in order: `check_mode` (a writable folder; an eval needs
-a checkpoint) before the model is built, `check_checkpoint_matches` after the model is built and
-before orbit's Controller restores, `remove_temp_checkpoints` once every
-check has passed, and `save_params` after the restore. A failed start (a
+a checkpoint) before the model is built, `check_checkpoint_matches` (or, on
+a fresh start, the fine-tuning `task.init_checkpoint`) after the model is
+built and before orbit's Controller restores, `remove_temp_checkpoints` once
+every check has passed, and `save_params` after the restore. A failed start (a
 named error or a resume with a different model) therefore leaves params.yaml,
 the checkpoints and everything else in the model_dir as they were.
 """
@@ -141,9 +142,9 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
   """Raises `ModelDirError` if the latest checkpoint is of another model.
 
   Without a checkpoint to resume, checks `task.init_checkpoint` instead
-  (`check_init_checkpoint`). Reads the checkpoint's `model` part into `model`
-  (the Controller restores it again right after), which fails on a variable of another shape or a
-  variable the checkpoint lacks (e.g. more layers in the config). The
+  (`check_init_checkpoint`). Reads the checkpoint's `model` part into
+  `model` (the Controller restores it again right after), which fails on a
+  variable of another shape or a variable the checkpoint lacks (e.g. more layers in the config). The
   message lists the `task.model` keys that differ from the model_dir's
   params.yaml. Not detected: a checkpoint with more variables than the model
   (e.g. fewer layers in the config) whose other shapes match; the extra
