@@ -30,7 +30,6 @@ if not any(arg.split('=')[0] in ('--verbosity', '-v') for arg in sys.argv):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import app
 from absl import flags
 from absl import logging
 import gin
@@ -47,11 +46,11 @@ from official.core import train_utils
 from official.modeling import performance
 from token_drop.core import config_parser
 from token_drop.core import console
+from token_drop.core import errors
 from token_drop.core import model_dir as model_dir_lib
 from token_drop.core import preflight
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
-from token_drop.data import checks
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -59,9 +58,6 @@ FLAGS = flags.FLAGS
 flags.DEFINE_bool(
     'enable_async_checkpointing', default=False,
     help='Write checkpoints in a background thread.')
-
-_USER_ERRORS = (config_parser.ConfigError, checks.InputDataError,
-                model_dir_lib.ModelDirError)
 
 
 def _float_logs(logs) -> dict:
@@ -171,16 +167,12 @@ def main(_):
   # every INFO line (orbit's per-loop metrics dicts included).
   console.quiet_logs(verbosity_given=FLAGS['verbosity'].present)
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
-  try:
-    params = config_parser.parse_configuration(FLAGS)
-    model_dir = FLAGS.model_dir
-    # Eval-only jobs must not race the train job writing params.yaml.
-    trainer = run(params, model_dir, FLAGS.mode,
-                  enable_async_checkpointing=FLAGS.enable_async_checkpointing,
-                  save_params='train' in FLAGS.mode)
-  except _USER_ERRORS as e:
-    logging.error('%s', e)
-    sys.exit(f'error: {e}')
+  params = config_parser.parse_configuration(FLAGS)
+  model_dir = FLAGS.model_dir
+  # Eval-only jobs must not race the train job writing params.yaml.
+  trainer = run(params, model_dir, FLAGS.mode,
+                enable_async_checkpointing=FLAGS.enable_async_checkpointing,
+                save_params='train' in FLAGS.mode)
   train_utils.save_gin_config(FLAGS.mode, model_dir)
   write_metrics(trainer, model_dir)
   if trainer.last_train_logs:
@@ -197,9 +189,13 @@ def define_flags():
 
 
 def run_main():
-  """Console-script entry point (`token-drop-train`)."""
+  """Console-script entry point (`token-drop-train`).
+
+  A user error (`token_drop.core.errors.UserError`, a bad flag) ends the run
+  with one `error: ...` line on stderr and exit code 2.
+  """
   define_flags()
-  app.run(main)
+  errors.run_main(main)
 
 
 if __name__ == '__main__':

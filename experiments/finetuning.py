@@ -2,14 +2,16 @@
 
 `finetuning/sentence_prediction` and `finetuning/tagging` are tfm's
 `bert/sentence_prediction` and `bert/tagging` (same tasks, optimizer and
-metrics) with data configs that also accept a `source_path` to a raw file,
-converted to TFRecords and cached on first use
-(token_drop.data.finetuning_dataloader). `input_path` TFRecords keep working,
+metrics; the task configs add `init_checkpoint_partial`) with data configs
+that also accept a `source_path` to a raw file, converted to TFRecords and
+cached on first use (token_drop.data.finetuning_dataloader). `input_path` TFRecords keep working,
 and tfm's `bert/*` experiments read the TFRecords written by
 `python -m token_drop.data.create_finetuning_data`.
 
 Any checkpoint with an `encoder` item fits `task.init_checkpoint`: pretraining
-model_dirs of this package and tfm, and `token_drop.tools.import_hf` outputs.
+model_dirs of this package and tfm, and `token_drop.tools.import_hf` outputs;
+its encoder must match the model's (more layers, or variables left unset,
+are an error unless `task.init_checkpoint_partial: true`).
 """
 
 import dataclasses
@@ -19,14 +21,24 @@ from official.core import exp_factory
 from official.nlp.configs import finetuning_experiments
 from token_drop.core import config_parser
 from token_drop.data import finetuning_dataloader
+from token_drop.tasks import sentence_prediction as classifier_tasks
+from token_drop.tasks import tagging as tagging_tasks
 # Registers `gelu_exact`, the activation of imported Hugging Face encoders.
 from token_drop.layers import gelu_exact  # pylint: disable=unused-import
+
+
+def _as_config(config, cls):
+  """`config` as an instance of its subclass `cls` (extra fields default)."""
+  return cls(**{field.name: getattr(config, field.name)
+                for field in dataclasses.fields(config)})
 
 
 @exp_factory.register_config_factory('finetuning/sentence_prediction')
 def sentence_prediction() -> cfg.ExperimentConfig:
   """Sentence (pair) classification; reports accuracy (or metric_type)."""
   config = finetuning_experiments.bert_sentence_prediction()
+  config.task = _as_config(config.task,
+                           classifier_tasks.SentencePredictionConfig)
   config.task.train_data = (
       finetuning_dataloader.SentencePredictionRawDataConfig())
   config.task.validation_data = (
@@ -49,6 +61,7 @@ def tagging() -> cfg.ExperimentConfig:
   """Token classification (NER, POS); reports seqeval F1, precision, recall."""
   config = config_parser.as_experiment(
       finetuning_experiments.bert_tagging(), TaggingExperimentConfig)
+  config.task = _as_config(config.task, tagging_tasks.TaggingConfig)
   config.task.train_data = finetuning_dataloader.TaggingRawDataConfig()
   config.task.validation_data = finetuning_dataloader.TaggingRawDataConfig(
       is_training=False, drop_remainder=False)

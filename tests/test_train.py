@@ -211,7 +211,7 @@ def test_cli_reports_error_without_traceback(tmp_path):
       str(tmp_path / 'run'),
       override=tu.tiny_pretrain_override(
           extra='task.train_data.input_path=data/corpus/nope_*.txt'))
-  assert result.returncode != 0
+  assert result.returncode == 2
   assert "error: input_path pattern 'data/corpus/nope_*.txt' matches no " \
          'files' in result.stderr
   assert 'Traceback' not in result.stderr

@@ -98,7 +98,7 @@ def test_bad_flag_is_a_one_line_error(tmp_path, flag, message):
       [sys.executable, '-m', 'token_drop.benchmarks.pretraining_quality',
        flag, f'--work_dir={tmp_path}'],
       capture_output=True, text=True, cwd=REPO_ROOT, check=False)
-  assert result.returncode == 1
+  assert result.returncode == 2
   assert result.stderr.strip().splitlines()[-1].startswith(message)
   assert not os.listdir(tmp_path)
 

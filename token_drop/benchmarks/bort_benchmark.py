@@ -16,13 +16,13 @@ Usage (from the repository root):
 
 import statistics
 
-from absl import app
 from absl import flags
 import tensorflow as tf
 
 from official.nlp.configs import encoders
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
+from token_drop.core import errors
 
 MODELS = {
     'bert_base': dict(num_layers=12, hidden_size=768, num_attention_heads=12,
@@ -101,13 +101,14 @@ def format_table(rows) -> str:
 
 
 def parse_shapes(items):
-  """['128x1', ...] -> [(128, 1), ...]; a bad item is a one-line error."""
+  """['128x1', ...] -> [(128, 1), ...]; a bad item is a user error."""
   shapes = []
   for item in items:
     seq, _, batch = item.partition('x')
     if not (seq.isdigit() and batch.isdigit()):
-      raise SystemExit(f'error: --shapes: {item!r} is not SEQxBATCH, e.g. '
-                       '128x32.')
+      raise errors.UserError(
+          f'--shapes: {item!r} is not SEQxBATCH; expected items separated by '
+          'commas, e.g. 128x1,512x32.')
     shapes.append((int(seq), int(batch)))
   return shapes
 
@@ -118,4 +119,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

@@ -23,10 +23,10 @@ import sys
 import time
 import zipfile
 
-from absl import app
 from absl import flags
 
 from token_drop.benchmarks import common
+from token_drop.core import errors
 from token_drop.tools import import_hf
 from token_drop.tools import run_metrics
 
@@ -183,4 +183,4 @@ which runs `python {shown}`.
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

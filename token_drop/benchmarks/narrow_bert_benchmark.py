@@ -22,7 +22,6 @@ Usage (from the repository root):
 import statistics
 from typing import Dict
 
-from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
@@ -34,6 +33,7 @@ from official.nlp.configs import encoders
 import experiments  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
+from token_drop.core import errors
 from token_drop.tasks import masked_lm
 
 VOCAB = 30522
@@ -163,8 +163,9 @@ def main(_):
   for item in FLAGS.runs:
     kind, _, seq = item.partition(':')
     if kind not in ('pretrain', 'infer') or not seq.isdigit():
-      raise SystemExit(f'error: --runs: {item!r} is not kind:seq with kind '
-                       'pretrain or infer.')
+      raise errors.UserError(
+          f'--runs: {item!r} is not KIND:SEQ with KIND pretrain or infer, '
+          'e.g. pretrain:512,infer:128.')
     seq = int(seq)
     batch = FLAGS.batch or DEFAULT_BATCH.get((kind, seq), 2)
     rows.append(run(kind, seq, batch, FLAGS.repeats, jit=FLAGS.jit))
@@ -184,4 +185,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

@@ -45,12 +45,12 @@ import sys
 import time
 from typing import Dict, List, Optional, Tuple
 
-from absl import app
 from absl import flags
 import yaml
 
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
+from token_drop.core import errors
 from token_drop.encoders import token_drop_bert
 from token_drop.tools import run_metrics
 
@@ -118,7 +118,7 @@ def define_flags():
                     'docs/benchmarks.md.')
 
 
-class ToolError(Exception):
+class ToolError(errors.UserError):
   """A flag or run problem, reported as one line."""
 
 
@@ -687,10 +687,7 @@ def main(_):
   os.chdir(REPO_ROOT)
   start = time.monotonic()
   load_start = os.getloadavg()[0]
-  try:
-    results = run()
-  except ToolError as e:
-    raise SystemExit(f'error: {e}') from None
+  results = run()
   load = (load_start, os.getloadavg()[0])
   wall = time.monotonic() - start
   s = sizes_from_flags()
@@ -716,4 +713,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

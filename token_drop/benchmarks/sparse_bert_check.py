@@ -32,12 +32,12 @@ import os
 import sys
 import time
 
-from absl import app
 from absl import flags
 import yaml
 
 from token_drop.benchmarks import common
 from token_drop.benchmarks import finetune_check
+from token_drop.core import errors
 from token_drop.tools import import_hf
 from token_drop.tools import sparsity_report
 
@@ -174,7 +174,8 @@ def main(_):
   for spec in FLAGS.runs:
     init_name, sparsity = spec.split(':')
     if init_name not in INITS:
-      raise SystemExit(f'--runs: {spec!r}: INIT must be one of {list(INITS)}')
+      raise errors.UserError(
+          f'--runs: {spec!r}: INIT must be one of {list(INITS)}')
     # The run's index keeps repeated specs (replicates) in their own dirs.
     model_dir = os.path.join(
         work, f'sparse_{len(rows)}_{init_name}_{sparsity}_{stamp}')
@@ -278,4 +279,4 @@ section (written by hand, not by this script).
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

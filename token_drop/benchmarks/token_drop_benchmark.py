@@ -20,7 +20,6 @@ Usage (from the repository root):
 import statistics
 from typing import Dict
 
-from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
@@ -29,6 +28,7 @@ from official.core import exp_factory
 import experiments  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
+from token_drop.core import errors
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm
 from token_drop.tasks import token_drop_masked_lm
@@ -135,8 +135,9 @@ def run(size: str, repeats: int, jit: bool) -> Dict[str, float]:
 def main(_):
   unknown = [s for s in FLAGS.sizes if s not in SIZES]
   if unknown:
-    raise SystemExit(f'error: --sizes: unknown {unknown}; expected some of '
-                     f'{list(SIZES)}.')
+    raise errors.UserError(
+        f'--sizes: unknown size(s) {unknown}; expected a comma-separated '
+        f'subset of: {", ".join(SIZES)}.')
   rows = []
   for size in FLAGS.sizes:
     if FLAGS.batch:
@@ -156,4 +157,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

@@ -1,13 +1,26 @@
-"""Finding the checkpoint a path names (a file prefix or a model_dir).
+"""Finding the checkpoint a path names, and checking what it holds.
 
 Every reader of checkpoints in this package (teachers, `init_classifier`, the
 tools) takes either a checkpoint prefix or a folder whose latest checkpoint
-is meant; this is the one place that resolves them.
+is meant; this is the one place that resolves them. `check_encoder_init`
+checks a fine-tuning run's `task.init_checkpoint` against the built encoder.
 """
 
-from typing import Optional, Type
+import os
+import re
+import tempfile
+from typing import Dict, List, Optional, Set, Type
 
+from absl import logging
 import tensorflow as tf
+
+from token_drop.core import errors
+
+_VALUE_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE'
+
+
+class InitCheckpointError(errors.UserError):
+  """`task.init_checkpoint` does not hold what the task was told to restore."""
 
 
 def find_checkpoint(path: str) -> Optional[str]:
@@ -44,7 +57,101 @@ def resolve_checkpoint(path: str, what: str = '--checkpoint',
   found = find_checkpoint(path)
   if found:
     return found
+  expected = ('expected a checkpoint prefix (e.g. RUN/ckpt-100) or a folder '
+              'holding one (a model_dir)')
   if path and tf.io.gfile.isdir(path):
-    raise error(f'{what}={path!r}: the folder has no checkpoint.')
+    raise error(f'{what}={path!r}: the folder has no checkpoint; {expected}.')
   raise error(f'{what}={path!r}: no checkpoint ({path}.index does not '
-              'exist).')
+              f'exist); {expected}.')
+
+
+def _encoder_shapes(path: str) -> Dict[str, List[int]]:
+  return {name: shape for name, shape in tf.train.list_variables(path)
+          if name.startswith('encoder/') and name.endswith(_VALUE_SUFFIX)
+          and '.OPTIMIZER_SLOT' not in name}
+
+
+def _layer_count(keys: Set[str]) -> int:
+  """Transformer layers among checkpoint keys (those with an attention)."""
+  return len({re.sub(r'/_attention_layer/.*', '', k) for k in keys
+              if '/_attention_layer/' in k})
+
+
+def _short(keys: Set[str], count: int = 3) -> List[str]:
+  return [k[:-len(_VALUE_SUFFIX)] for k in sorted(keys)[:count]]
+
+
+def _build(encoder: tf.Module) -> bool:
+  """Creates a subclassed encoder's variables with a dummy call, if it can."""
+  ids = tf.zeros([1, 8], tf.int32)
+  try:
+    encoder(dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
+                 input_type_ids=ids), training=False)
+  except Exception:  # pylint: disable=broad-except
+    return False
+  return bool(encoder.variables)
+
+
+def check_encoder_init(encoder: tf.Module, init_checkpoint: str,
+                       partial: bool = False,
+                       key: str = 'task.init_checkpoint') -> Optional[str]:
+  """Raises `InitCheckpointError` unless the checkpoint fits the encoder.
+
+  tfm restores `task.init_checkpoint` into the encoder with `expect_partial`,
+  so a checkpoint of a deeper model (e.g. 4 layers into 2) or one that
+  leaves some encoder variables at their random initial values loads with
+  "Finished loading pretrained checkpoint". The encoder's own checkpoint
+  keys (written once to a temporary folder) are compared with the
+  checkpoint's `encoder/` keys.
+
+  Args:
+    encoder: The built encoder (its variables exist).
+    init_checkpoint: Checkpoint prefix or model_dir; empty means none.
+    partial: Allow unmatched variables either way (the user says so with
+      `task.init_checkpoint_partial: true`); a missing checkpoint is still
+      an error.
+    key: The config key that named the checkpoint, for the messages.
+
+  Returns:
+    The checkpoint prefix, or None if `init_checkpoint` is empty.
+  """
+  if not init_checkpoint:
+    return None
+  path = resolve_checkpoint(init_checkpoint, key, InitCheckpointError)
+  found_shapes = _encoder_shapes(path)
+  if not found_shapes:
+    raise InitCheckpointError(
+        f'{key}={path!r} has no `encoder` item; expected a pretraining '
+        'model_dir or an import_hf output folder.')
+  if not encoder.variables and not _build(encoder):
+    logging.warning('%s: not checked against the encoder, which creates its '
+                    'variables on first use only.', key)
+    return path
+  with tempfile.TemporaryDirectory() as tmp:
+    own_shapes = _encoder_shapes(tf.train.Checkpoint(encoder=encoder).write(
+        os.path.join(tmp, 'encoder')))
+  found, own = set(found_shapes), set(own_shapes)
+  for name in sorted(found & own):
+    if list(found_shapes[name]) != list(own_shapes[name]):
+      raise InitCheckpointError(
+          f'{key}={path!r} does not fit task.model.encoder: '
+          f'{_short({name}, 1)[0]} has shape {found_shapes[name]} in the '
+          f'checkpoint, {own_shapes[name]} in the model. Use the encoder '
+          'config of the run that wrote it.')
+  missing, extra = own - found, found - own
+  if partial or not (missing or extra):
+    return path
+  layers_found, layers_own = _layer_count(found), _layer_count(own)
+  if layers_found != layers_own:
+    what = (f'the checkpoint holds {layers_found} transformer layers, the '
+            f'model {layers_own}')
+  elif missing:
+    what = (f'{len(missing)} of the model\'s {len(own)} encoder variables '
+            f'are not in it, e.g. {_short(missing)}')
+  else:
+    what = (f'{len(extra)} of its encoder variables have no place in the '
+            f'model, e.g. {_short(extra)}')
+  raise InitCheckpointError(
+      f'{key}={path!r} does not fit task.model.encoder: {what}. Use the '
+      'encoder config of the run that wrote it, or set '
+      'task.init_checkpoint_partial: true to load the matching part only.')

@@ -10,21 +10,24 @@ BERT pretraining data config to
 trainer config to `token_drop.core.time_budget.TrainerConfig` (time budget).
 """
 
-from typing import Any, List, Type, TypeVar
+from typing import Any, List, Optional, Type, TypeVar
 
 import yaml
 
 from official.core import config_definitions as cfg
+from official.core import exp_factory
 from official.core import train_utils
 from official.modeling.hyperparams import base_config
+from official.modeling.hyperparams import oneof
 from official.modeling.hyperparams import params_dict
 from official.nlp.data import pretrain_dataloader as tfm_pretrain_dataloader
 from token_drop import compat
+from token_drop.core import errors
 from token_drop.core import time_budget
 from token_drop.data import pretrain_dataloader
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.UserError):
   """A config file or override does not fit the experiment's config."""
 
 
@@ -43,18 +46,50 @@ def as_experiment(config: cfg.ExperimentConfig,
              restrictions=compat.config_restrictions(config))
 
 
+OVERRIDE_FORMS = (
+    'accepted forms: comma-separated dotted.key=value pairs, e.g. '
+    '"trainer.train_steps=100,task.train_data.global_batch_size=32" (no list '
+    'indices), or a YAML/JSON mapping, e.g. '
+    '"{task: {train_data: {input_path: [a.txt, b.txt]}}}"')
+
+
 def load_override(source: str) -> Any:
-  """Parses a YAML file path, or a YAML/JSON/`a.b=c` string, like tfm does."""
+  """Parses a YAML/JSON mapping or an `a.b=c,d=e` string, like tfm does.
+
+  Args:
+    source: The `--params_override` text.
+
+  Returns:
+    The parsed override (a dict, or None for an empty one).
+
+  Raises:
+    ConfigError: `source` is neither form; the message shows the part that
+      did not parse and the accepted forms.
+  """
   text = source
+  unparsed = None
   try:
     text = params_dict.nested_csv_str_to_json_str(source)
-  except ValueError:
-    pass
+  except ValueError as e:
+    # tfm's message ends with the rest of the string from where it stopped.
+    unparsed = str(e).split('CSV string: ', 1)[-1]
   try:
     loaded = compat.yaml_load(text)
   except yaml.YAMLError as e:
-    raise ConfigError(f'cannot parse {source!r}: {e}') from None
+    where = (f'; this part did not parse: {unparsed!r}'
+             if unparsed is not None else f': {_one_line(e)}')
+    raise ConfigError(f'--params_override {source!r} is malformed{where}; '
+                      f'{OVERRIDE_FORMS}.') from None
+  if loaded is not None and not isinstance(loaded, dict):
+    part = unparsed if unparsed is not None else source
+    raise ConfigError(
+        f'--params_override {source!r} is malformed; this part did not '
+        f'parse: {part!r}; {OVERRIDE_FORMS}.')
   return loaded
+
+
+def _one_line(text) -> str:
+  return ' '.join(str(text).split())
 
 
 def _read_config_file(path: str) -> Any:
@@ -87,6 +122,66 @@ def unknown_keys(config: base_config.Config, override: Any,
   return missing
 
 
+def _expected_type(current) -> Optional[str]:
+  """What a config value of `current`'s type accepts, or None if anything."""
+  if isinstance(current, bool):
+    return 'true or false'
+  if isinstance(current, int):
+    return 'an integer'
+  if isinstance(current, float):
+    return 'a number'
+  return None
+
+
+def _fits(value, current) -> bool:
+  if isinstance(current, bool):
+    return isinstance(value, bool)
+  if isinstance(current, int):
+    # YAML reads 1e3 as a float; a whole number still works as a count.
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer())
+  if isinstance(current, float):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+  return True
+
+
+def type_errors(config: base_config.Config, override: Any,
+                prefix: str = '') -> List[str]:
+  """`key=value` problems where a number or bool setting gets another type.
+
+  tfm's `override` does not check types, so `train_steps=abc` or an empty
+  `train_steps=` would fail deep inside the training loop.
+
+  Args:
+    config: The config to be overridden.
+    override: The override (nested dicts).
+    prefix: The dotted path of `config`.
+
+  Returns:
+    One line per bad value, naming the key, the value and what was expected.
+  """
+  if not isinstance(override, dict) or not isinstance(
+      config, base_config.Config):
+    return []
+  problems = []
+  for key, value in override.items():
+    if key not in config.as_dict():
+      continue
+    path = f'{prefix}{key}'
+    current = getattr(config, key)
+    if isinstance(current, base_config.Config):
+      problems.extend(type_errors(current, value, path + '.'))
+      continue
+    expected = _expected_type(current)
+    if expected is None or _fits(value, current):
+      continue
+    if value is None or value == '':
+      problems.append(f'{path} is empty: expected {expected}')
+    else:
+      problems.append(f'{path}={value!r}: expected {expected}')
+  return problems
+
+
 def _apply(params: cfg.ExperimentConfig, override: Any, source: str):
   if override is None:
     return params
@@ -99,11 +194,71 @@ def _apply(params: cfg.ExperimentConfig, override: Any, source: str):
         f'{source}: unknown config key(s) {", ".join(missing)} for experiment '
         'config; check the spelling and the experiment (see params.yaml in a '
         'model_dir for the full key set).')
+  problems = type_errors(params, override)
+  if problems:
+    raise ConfigError(f'{source}: {"; ".join(problems)}.')
   try:
     params.override(override, is_strict=True)
   except (KeyError, ValueError, TypeError) as e:
-    raise ConfigError(f'{source}: {e}') from None
+    raise ConfigError(f'{source}: {_one_line(e)}') from None
   return params
+
+
+def _oneof_errors(config: base_config.Config, prefix: str) -> List[str]:
+  """OneOf configs whose `type` names none of their choices."""
+  problems = []
+  if isinstance(config, oneof.OneOfConfig) and config.type is not None:
+    choices = [k for k in config.__dict__ if k != 'type' and
+               not k.startswith('_')]
+    if config.type not in choices:
+      problems.append(f'{prefix}type={config.type!r}: expected one of '
+                      f'{sorted(choices)}')
+  for key in config.__dict__:
+    child = getattr(config, key, None) if not key.startswith('_') else None
+    if isinstance(child, base_config.Config):
+      problems.extend(_oneof_errors(child, f'{prefix}{key}.'))
+  return problems
+
+
+def _positive(problems: List[str], key: str, value) -> None:
+  if isinstance(value, (int, float)) and value < 1:
+    problems.append(f'{key}={value}: expected an integer >= 1')
+
+
+def value_errors(params: cfg.ExperimentConfig,
+                 mode: Optional[str] = None) -> List[str]:
+  """Settings that tfm or Orbit would reject mid-start with a traceback.
+
+  Args:
+    params: The experiment config.
+    mode: The tfm mode, or None (checked as a training mode).
+
+  Returns:
+    One line per problem, naming the key, the value and what was expected.
+  """
+  problems = _oneof_errors(params, '')
+  trainer = params.trainer
+  training = mode is None or 'train' in mode
+  if training:
+    _positive(problems, 'trainer.train_steps', trainer.train_steps)
+  _positive(problems, 'trainer.steps_per_loop', trainer.steps_per_loop)
+  steps_per_loop, summary = trainer.steps_per_loop, trainer.summary_interval
+  if training and isinstance(summary, int) and steps_per_loop and (
+      summary < 1 or summary % steps_per_loop):
+    problems.append(
+        f'trainer.summary_interval={summary}: expected a positive multiple '
+        f'of trainer.steps_per_loop={steps_per_loop} (Orbit writes '
+        'summaries between loops)')
+  for name in ('train_data', 'validation_data'):
+    data = getattr(params.task, name, None)
+    if not isinstance(data, cfg.DataConfig) or not (
+        data.input_path or getattr(data, 'source_path', '')):
+      continue
+    _positive(problems, f'task.{name}.global_batch_size',
+              data.global_batch_size)
+    _positive(problems, f'task.{name}.seq_length',
+              getattr(data, 'seq_length', None))
+  return problems
 
 
 class ExperimentParser(train_utils.ExperimentParser):
@@ -115,7 +270,13 @@ class ExperimentParser(train_utils.ExperimentParser):
     self.flags_obj = flags_obj
 
   def base_experiment(self):
-    params = super().base_experiment()
+    name = self._flags_obj.experiment
+    try:
+      params = super().base_experiment()
+    except (LookupError, AssertionError):
+      raise ConfigError(
+          f'--experiment={name!r} is not a registered experiment; expected '
+          f'one of: {", ".join(registered_experiments())}.') from None
     params.trainer = time_budget.upgrade_config(params.trainer)
     task = params.task
     for name in ('train_data', 'validation_data'):
@@ -137,14 +298,43 @@ class ExperimentParser(train_utils.ExperimentParser):
     return params
 
 
+def registered_experiments() -> List[str]:
+  """The names `--experiment` accepts (this package's and tfm's)."""
+  names = []
+
+  def walk(collection, prefix):
+    for key, value in collection.items():
+      if isinstance(value, dict):
+        walk(value, f'{prefix}{key}/')
+      else:
+        names.append(f'{prefix}{key}')
+
+  walk(exp_factory._REGISTERED_CONFIGS, '')  # pylint: disable=protected-access
+  return sorted(names)
+
+
 def parse_configuration(flags_obj) -> cfg.ExperimentConfig:
-  """Parses, validates and locks the experiment config."""
+  """Parses, validates and locks the experiment config.
+
+  Args:
+    flags_obj: tfm's flags (experiment, config_file, params_override; mode
+      if present).
+
+  Returns:
+    The locked config.
+
+  Raises:
+    ConfigError: naming the source, key and value of any problem.
+  """
   params = ExperimentParser(flags_obj).parse()
-  params.validate()
+  problems = value_errors(params, getattr(flags_obj, 'mode', None))
+  if problems:
+    raise ConfigError('; '.join(problems) + '.')
   try:
+    params.validate()
     # tfm's validate() does not reach sub-configs' validate().
     time_budget.validate(params.trainer)
-  except ValueError as e:
-    raise ConfigError(str(e)) from None
+  except (ValueError, KeyError, TypeError, AssertionError) as e:
+    raise ConfigError(_one_line(e)) from None
   params.lock()
   return params

@@ -1,9 +1,10 @@
 """Keeping a model_dir intact: checks before a run writes anything into it.
 
-train.py runs these in order: `check_mode` (an eval needs a checkpoint) before
-the model is built, `check_checkpoint_matches` after the model is built and
-before orbit's Controller restores, `remove_temp_checkpoints` once every
-check has passed, and `save_params` after the restore. A failed start (a
+train.py runs these in order: `check_mode` (a writable folder; an eval needs
+a checkpoint) before the model is built, `check_checkpoint_matches` (or, on
+a fresh start, the fine-tuning `task.init_checkpoint`) after the model is
+built and before orbit's Controller restores, `remove_temp_checkpoints` once
+every check has passed, and `save_params` after the restore. A failed start (a
 named error or a resume with a different model) therefore leaves params.yaml,
 the checkpoints and everything else in the model_dir as they were.
 """
@@ -18,6 +19,10 @@ import tensorflow as tf
 
 from official.core import train_utils
 from official.modeling.hyperparams import params_dict
+from official.nlp.tasks import sentence_prediction as tfm_sp
+from official.nlp.tasks import tagging as tfm_tagging
+from token_drop.core import checkpoints
+from token_drop.core import errors
 
 PARAMS_FILE = 'params.yaml'
 # The layer of the upstream token_dropping encoder that holds its importance
@@ -25,21 +30,54 @@ PARAMS_FILE = 'params.yaml'
 UPSTREAM_TABLE = '_token_importance_embed'
 
 
-class ModelDirError(ValueError):
+class ModelDirError(errors.UserError):
   """The model_dir cannot be used with this config or mode."""
 
 
-def check_mode(model_dir: str, mode: str) -> None:
-  """Raises `ModelDirError` if `mode` is `eval` and there is no checkpoint.
+def check_usable(model_dir: str) -> None:
+  """Raises `ModelDirError` if `model_dir` cannot be a writable folder.
 
-  tfm would evaluate the freshly initialized model and report its metrics as
-  if they were the run's. `continuous_eval` keeps tfm's behaviour: it waits
-  for the train job's checkpoints.
+  tfm would fail with a traceback when it first writes (summaries or a
+  checkpoint), after the model was built and the data read. Paths of remote
+  filesystems (`gs://...`) are left to them.
+
+  Args:
+    model_dir: The run's model_dir.
+  """
+  if not model_dir:
+    raise ModelDirError('--model_dir is empty: expected a folder for '
+                        'checkpoints and summaries.')
+  if '://' in model_dir:
+    return
+  path = os.path.abspath(model_dir)
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise ModelDirError(f'--model_dir {model_dir!r} is a file: expected a '
+                        'folder (new or from an earlier run).')
+  existing = path
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise ModelDirError(f'--model_dir {model_dir!r}: {existing!r} is a file, '
+                        'so the folder cannot be created.')
+  read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+  if read_only or not os.access(existing, os.W_OK | os.X_OK):
+    raise ModelDirError(f'--model_dir {model_dir!r}: {existing!r} is not '
+                        'writable; choose a folder you can write to.')
+
+
+def check_mode(model_dir: str, mode: str) -> None:
+  """Raises `ModelDirError` if model_dir is unusable, or eval has nothing.
+
+  `check_usable` first; then, for `mode=eval`, a checkpoint is required: tfm
+  would evaluate the freshly initialized model and report its metrics as if
+  they were the run's. `continuous_eval` keeps tfm's behaviour: it waits for
+  the train job's checkpoints.
 
   Args:
     model_dir: The run's model_dir.
     mode: The tfm mode.
   """
+  check_usable(model_dir)
   if mode == 'eval' and not tf.train.latest_checkpoint(model_dir):
     raise ModelDirError(
         f'--mode=eval: model_dir {model_dir!r} has no checkpoint to evaluate '
@@ -103,9 +141,10 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
                              params) -> Optional[str]:
   """Raises `ModelDirError` if the latest checkpoint is of another model.
 
-  Reads the checkpoint's `model` part into `model` (the Controller restores
-  it again right after), which fails on a variable of another shape or a
-  variable the checkpoint lacks (e.g. more layers in the config). The
+  Without a checkpoint to resume, checks `task.init_checkpoint` instead
+  (`check_init_checkpoint`). Reads the checkpoint's `model` part into
+  `model` (the Controller restores it again right after), which fails on a
+  variable of another shape or a variable the checkpoint lacks (e.g. more layers in the config). The
   message lists the `task.model` keys that differ from the model_dir's
   params.yaml. Not detected: a checkpoint with more variables than the model
   (e.g. fewer layers in the config) whose other shapes match; the extra
@@ -121,6 +160,7 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
   """
   path = tf.train.latest_checkpoint(model_dir)
   if not path:
+    check_init_checkpoint(model, params)
     return None
   problem = None
   try:
@@ -143,6 +183,34 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
       f'model_dir {model_dir!r}: cannot resume {os.path.basename(path)}, it '
       f'was written by a different model: {what}. Use the same task.model '
       'settings, or a new --model_dir.')
+
+
+def check_init_checkpoint(model: tf.Module, params) -> Optional[str]:
+  """Checks a fine-tuning run's `task.init_checkpoint` against its encoder.
+
+  For tasks that restore only the encoder from it (tfm's sentence prediction
+  and tagging and this package's subclasses); see
+  `checkpoints.check_encoder_init`. A resumed run restores the model_dir's
+  checkpoint instead, so only a fresh run is checked.
+
+  Args:
+    model: The built model.
+    params: The `ExperimentConfig`.
+
+  Returns:
+    The checked checkpoint prefix, or None if nothing was checked.
+  """
+  task = params.task
+  init = getattr(task, 'init_checkpoint', '')
+  items = getattr(model, 'checkpoint_items', None) or {}
+  if (not init or 'encoder' not in items or getattr(task, 'init_classifier',
+                                                    False)
+      or not isinstance(task, (tfm_sp.SentencePredictionConfig,
+                               tfm_tagging.TaggingConfig))):
+    return None
+  return checkpoints.check_encoder_init(
+      items['encoder'], init,
+      partial=getattr(task, 'init_checkpoint_partial', False))
 
 
 def remove_temp_checkpoints(model_dir: str) -> List[str]:

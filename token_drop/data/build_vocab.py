@@ -27,12 +27,12 @@ Usage:
 import os
 from typing import List, Sequence
 
-from absl import app
 from absl import flags
 from absl import logging
 import tensorflow as tf
 from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset
 
+from token_drop.core import errors
 from token_drop.data import checks
 
 RESERVED_TOKENS = ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')
@@ -126,4 +126,4 @@ if __name__ == '__main__':
   define_flags()
   flags.mark_flag_as_required('input_file')
   flags.mark_flag_as_required('output_file')
-  app.run(main)
+  errors.run_main(main)

@@ -6,17 +6,19 @@ data loaders are built, before the first training step.
 """
 
 import os
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import tensorflow as tf
+from token_drop.core import errors
 
 # Above this many bytes of TFRecords only the first records of each file are
 # read before training; corruption further in surfaces at run time.
 FULL_SCAN_BYTES = 256 * 1024 * 1024
 _PARTIAL_SCAN_RECORDS = 64
+_READ_CHUNK = 1 << 20
 
 
-class InputDataError(ValueError):
+class InputDataError(errors.UserError):
   """An input file or data setting cannot be used as configured."""
 
 
@@ -147,3 +149,122 @@ def check_pretrain_tfrecords(files: List[str], params) -> None:
             f'{path!r}: feature {name!r} has length {actual} but the config '
             f'expects {length} ({key}); the data was built with other '
             'settings than the config.')
+
+
+def _first_bad_utf8(path: str, budget: int):
+  """(offset, bytes) of the first invalid UTF-8 in `path`, and text seen.
+
+  Reads at most `budget` bytes.
+
+  Returns:
+    A tuple (bad, has_text): `bad` is None or (byte offset, the offending
+    bytes); `has_text` is whether a non-blank character was seen.
+  """
+  has_text = False
+  base = 0  # File offset of data[0].
+  carry = b''
+  with tf.io.gfile.GFile(path, 'rb') as f:
+    while base + len(carry) < budget:
+      chunk = f.read(_READ_CHUNK)
+      data = carry + chunk
+      if not data:
+        break
+      try:
+        text = data.decode('utf-8')
+        carry = b''
+      except UnicodeDecodeError as e:
+        # A character cut by the chunk end is completed by the next read.
+        if chunk and e.reason == 'unexpected end of data':
+          text, carry = data[:e.start].decode('utf-8'), data[e.start:]
+        else:
+          return (base + e.start, data[e.start:e.start + 4]), has_text
+      has_text = has_text or bool(text.strip())
+      base += len(data) - len(carry)
+      if not chunk:
+        break
+  return None, has_text
+
+
+def check_text_files(files: List[str], key: str = 'input_path') -> None:
+  """Checks that text input is UTF-8 and holds at least one non-blank line.
+
+  A Latin-1 corpus would silently become [UNK]s, and one of blank lines would
+  train on padding. Up to `FULL_SCAN_BYTES` are read (all of a small corpus).
+
+  Args:
+    files: The text files.
+    key: The config key or flag that named them, for the message.
+
+  Raises:
+    InputDataError: naming the file and the byte offset of the first invalid
+      UTF-8, or the files when none holds any text.
+  """
+  budget = FULL_SCAN_BYTES
+  any_text = False
+  for path in files:
+    if budget <= 0:
+      any_text = True  # Not read; assume text rather than fail.
+      break
+    bad, has_text = _first_bad_utf8(path, budget)
+    if bad is not None:
+      offset, raw = bad
+      raise InputDataError(
+          f'{key} file {path!r} is not valid UTF-8 at byte offset {offset} '
+          f'(bytes {raw!r}); text input must be UTF-8 (convert it, e.g. with '
+          'iconv -f latin1 -t utf-8).')
+    any_text = any_text or has_text
+    budget -= tf.io.gfile.stat(path).length
+  if not any_text:
+    raise InputDataError(
+        f'{key} files {files[:5]} hold only blank lines, so they yield no '
+        'tokens; text input is one sentence per line, a blank line between '
+        'documents.')
+
+
+def check_finetuning_tfrecords(files: List[str], seq_length: int,
+                               vocab_size: Optional[int], key: str) -> None:
+  """Checks fine-tuning TFRecords against seq_length and the vocabulary size.
+
+  Reads the first records of each file: their `input_ids` must have
+  `seq_length` entries and ids below `vocab_size` (the encoder's embedding
+  table), or the run would fail at its first step with a reshape or gather
+  error that names neither.
+
+  Args:
+    files: TFRecord files (tfm's sentence prediction or tagging layout).
+    seq_length: The data config's seq_length.
+    vocab_size: The encoder's vocab_size, or None to skip that check.
+    key: The config key of the data, e.g. `task.train_data`.
+
+  Raises:
+    InputDataError: naming the file, the key and the values.
+  """
+  for path in files:
+    dataset = tf.data.TFRecordDataset(path).take(_PARTIAL_SCAN_RECORDS)
+    try:
+      records = [r.numpy() for r in dataset]
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+      raise InputDataError(f'TFRecord file {path!r} ({key}.input_path) is '
+                           f'corrupt or not a TFRecord: {e.message}') from None
+    for record in records:
+      try:
+        example = tf.train.Example.FromString(record)
+      except Exception as e:  # pylint: disable=broad-except
+        raise InputDataError(
+            f'{path!r} ({key}.input_path): a record is not a tf.train.Example:'
+            f' {e}') from None
+      if 'input_ids' not in example.features.feature:
+        raise InputDataError(
+            f'{path!r} ({key}.input_path): records have no feature '
+            f"'input_ids'; they have {sorted(example.features.feature)}.")
+      ids = example.features.feature['input_ids'].int64_list.value
+      if len(ids) != seq_length:
+        raise InputDataError(
+            f"{path!r}: feature 'input_ids' has length {len(ids)} but "
+            f'{key}.seq_length is {seq_length}; build the data with the same '
+            'sequence length.')
+      if vocab_size and ids and max(ids) >= vocab_size:
+        raise InputDataError(
+            f'{path!r}: token id {max(ids)} is outside task.model.encoder '
+            f'vocab_size={vocab_size}; the data was built with a larger '
+            'vocabulary than the model\'s.')

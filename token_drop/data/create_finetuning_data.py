@@ -33,9 +33,9 @@ read the raw files directly (see token_drop.data.finetuning_dataloader).
 
 import json
 
-from absl import app
 from absl import flags
 
+from token_drop.core import errors
 from token_drop.data import checks
 from token_drop.data import finetuning_data
 
@@ -102,13 +102,10 @@ def create(task: str, input_file: str, output_file: str, vocab_file: str,
 
 
 def main(_):
-  try:
-    meta = create(FLAGS.task, FLAGS.input_file, FLAGS.output_file,
-                  FLAGS.vocab_file, FLAGS.do_lower_case, FLAGS.max_seq_length,
-                  FLAGS.text_columns, FLAGS.label_column, FLAGS.label_list,
-                  FLAGS.delimiter, FLAGS.window_stride)
-  except checks.InputDataError as e:
-    raise SystemExit(f'error: {e}') from None
+  meta = create(FLAGS.task, FLAGS.input_file, FLAGS.output_file,
+                FLAGS.vocab_file, FLAGS.do_lower_case, FLAGS.max_seq_length,
+                FLAGS.text_columns, FLAGS.label_column, FLAGS.label_list,
+                FLAGS.delimiter, FLAGS.window_stride)
   print(f'wrote {meta["num_records"]} records ({meta["num_examples"]} '
         f'examples) to {FLAGS.output_file}; labels ({meta["num_labels"]}): '
         f'{",".join(meta["label_list"])}')
@@ -116,4 +113,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

@@ -39,7 +39,6 @@ import os
 import random
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
-from absl import app
 from absl import flags
 from absl import logging
 import tensorflow as tf
@@ -48,6 +47,7 @@ import tensorflow as tf
 # vocab_file, do_lower_case, max_seq_length, ...), which this CLI accepts.
 from official.nlp.data import create_pretraining_data as tfm_data
 from official.nlp.tools import tokenization
+from token_drop.core import errors
 from token_drop.data import checks
 
 FLAGS = flags.FLAGS
@@ -85,20 +85,20 @@ def shard_paths(output_file: str, num_output_shards: int) -> List[str]:
     The list of output files.
 
   Raises:
-    ValueError: the two flags disagree or a value is out of range.
+    errors.UserError: the two flags disagree or a value is out of range.
   """
   paths = [p.strip() for p in output_file.split(',') if p.strip()]
   if not paths:
-    raise ValueError('--output_file is empty.')
+    raise errors.UserError('--output_file is empty.')
   if num_output_shards < 1:
-    raise ValueError(f'--num_output_shards={num_output_shards} must be >= 1.')
+    raise errors.UserError(f'--num_output_shards={num_output_shards} must be >= 1.')
   if len(paths) > 1:
     if num_output_shards not in (1, len(paths)):
-      raise ValueError(
+      raise errors.UserError(
           f'--output_file names {len(paths)} files but --num_output_shards='
           f'{num_output_shards}; give one path or leave the shard count at 1.')
     if len(set(paths)) != len(paths):
-      raise ValueError(f'--output_file repeats a path: {output_file!r}')
+      raise errors.UserError(f'--output_file repeats a path: {output_file!r}')
     return paths
   if num_output_shards == 1:
     return paths
@@ -395,12 +395,51 @@ def create_pretraining_data(
   return dict(counts)
 
 
+def check_flags(flags_obj) -> None:
+  """Raises `errors.UserError` naming a flag whose value cannot work.
+
+  Runs before the corpus is read, so that a bad value fails in a second
+  instead of after tokenizing the corpus (or never: tfm accepts e.g. more
+  predictions than tokens).
+
+  Args:
+    flags_obj: The parsed flags (`flags.FLAGS`).
+  """
+  f = flags_obj
+
+  def fail(name, expected):
+    raise errors.UserError(
+        f'--{name}={getattr(f, name)!r}: expected {expected}.')
+
+  if f.max_seq_length < 3:
+    fail('max_seq_length', 'at least 3 ([CLS], a token and [SEP])')
+  if not 1 <= f.max_predictions_per_seq <= f.max_seq_length - 2:
+    fail('max_predictions_per_seq', 'between 1 and --max_seq_length - 2 = '
+         f'{f.max_seq_length - 2} (the tokens besides [CLS] and [SEP])')
+  if not 0.0 < f.masked_lm_prob <= 1.0:
+    fail('masked_lm_prob', 'a probability in (0, 1]')
+  if not 0.0 <= f.short_seq_prob <= 1.0:
+    fail('short_seq_prob', 'a probability in [0, 1]')
+  for name in ('dupe_factor', 'max_ngram_size', 'documents_per_chunk',
+               'max_lines_per_chunk'):
+    # max_ngram_size is None unless given (tfm's default).
+    if getattr(f, name) is not None and getattr(f, name) < 1:
+      fail(name, 'an integer >= 1')
+  if f.tokenization == 'WordPiece' and not f.vocab_file:
+    fail('vocab_file', 'a WordPiece vocabulary file (--tokenization='
+         'WordPiece)')
+  if f.tokenization == 'SentencePiece' and not f.sp_model_file:
+    fail('sp_model_file', 'a SentencePiece model (--tokenization='
+         'SentencePiece)')
+  shard_paths(f.output_file, f.num_output_shards)
+
+
 def main(_):
+  check_flags(FLAGS)
   input_files = checks.expand_input_path(FLAGS.input_file)
+  checks.check_text_files(input_files, '--input_file')
   output_files = shard_paths(FLAGS.output_file, FLAGS.num_output_shards)
   if FLAGS.tokenization == 'WordPiece':
-    if not FLAGS.vocab_file:
-      raise app.UsageError('--vocab_file is required for WordPiece.')
     check_vocab(checks.read_vocab(FLAGS.vocab_file), FLAGS.vocab_file)
     tokenizer = tokenization.FullTokenizer(
         vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
@@ -434,4 +473,4 @@ def main(_):
 if __name__ == '__main__':
   flags.mark_flag_as_required('input_file')
   flags.mark_flag_as_required('output_file')
-  app.run(main)
+  errors.run_main(main)

@@ -136,6 +136,7 @@ class TextPretrainDataLoader:
           f'between 1 and seq_length - 2 = {params.seq_length - 2}.')
     self._params = params
     self._files = checks.expand_input_path(params.input_path)
+    checks.check_text_files(self._files)
     vocab = checks.read_vocab(params.vocab_file)
     self._vocab_size = len(vocab)
     self._pad_id = checks.special_id(vocab, '[PAD]', params.vocab_file)

@@ -19,6 +19,7 @@ from official.modeling.hyperparams import base_config
 from official.nlp.configs import bert
 from token_drop import compat
 from token_drop.core import checkpoints
+from token_drop.core import errors
 
 
 @dataclasses.dataclass
@@ -39,7 +40,7 @@ class TeacherConfig(base_config.Config):
   allow_untrained: bool = False
 
 
-class TeacherCheckpointError(ValueError):
+class TeacherCheckpointError(errors.UserError):
   """The teacher checkpoint is missing or does not fit the teacher config."""
 
 

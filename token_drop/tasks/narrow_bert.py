@@ -39,6 +39,7 @@ from token_drop.core import config_parser
 from token_drop.encoders import narrow_bert
 from token_drop.models import narrow_bert as narrow_models
 from token_drop.tasks import masked_lm
+from token_drop.tasks import tagging as tagging_tasks
 
 
 def _check_encoder(params, task_name: str):
@@ -100,7 +101,7 @@ def labelled_positions(label_ids: tf.Tensor,
 
 
 @dataclasses.dataclass
-class NarrowTaggingConfig(tagging.TaggingConfig):
+class NarrowTaggingConfig(tagging_tasks.TaggingConfig):
   """tfm's tagging config plus the number of narrow slots.
 
   Attributes:

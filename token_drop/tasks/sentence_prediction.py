@@ -20,20 +20,25 @@ from official.nlp.tasks import sentence_prediction
 from token_drop.core import checkpoints
 
 
-class InitCheckpointError(ValueError):
-  """`task.init_checkpoint` does not hold what the task was told to restore."""
+# Kept here, where it was first defined, for existing imports.
+InitCheckpointError = checkpoints.InitCheckpointError
 
 
 @dataclasses.dataclass
 class SentencePredictionConfig(sentence_prediction.SentencePredictionConfig):
-  """tfm's config plus `init_classifier`.
+  """tfm's config plus `init_classifier` and `init_checkpoint_partial`.
 
   Attributes:
     init_classifier: Restore the whole classifier (encoder and head) from
       `init_checkpoint`, a `finetuning/sentence_prediction` model_dir or
       checkpoint, instead of only the encoder.
+    init_checkpoint_partial: Accept an `init_checkpoint` whose encoder does
+      not match the model's exactly (e.g. more layers, or variables the
+      model keeps at their initial values); without it that is an error
+      (`token_drop.core.checkpoints.check_encoder_init`).
   """
   init_classifier: bool = False
+  init_checkpoint_partial: bool = False
 
 
 def restore_classifier(model: tf_keras.Model, reference: tf_keras.Model,

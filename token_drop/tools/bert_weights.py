@@ -28,6 +28,7 @@ from official.nlp.configs import encoders
 from official.nlp.modeling import layers
 from official.nlp.modeling import networks
 from token_drop import compat
+from token_drop.core import errors
 from token_drop.layers import gelu_exact  # pylint: disable=unused-import
 
 # Hugging Face hidden_act -> tfm hidden_activation.
@@ -49,7 +50,7 @@ MLM_PREFIX = 'cls.predictions.'
 BASE_PREFIX = 'bert.'
 
 
-class WeightMappingError(ValueError):
+class WeightMappingError(errors.UserError):
   """A config or tensor cannot be mapped between the two formats."""
 
 

@@ -29,7 +29,6 @@ import os
 import shutil
 from typing import Any, Dict, List, Optional
 
-from absl import app
 from absl import flags
 from absl import logging
 from safetensors import numpy as safetensors_numpy
@@ -38,6 +37,7 @@ import tensorflow as tf
 from official.nlp.configs import encoders
 from token_drop import compat
 from token_drop.core import checkpoints
+from token_drop.core import errors
 from token_drop.tools import bert_weights
 
 _CONFIG_NAMES = ('params.yaml', 'encoder.yaml')
@@ -230,6 +230,9 @@ def export_checkpoint(checkpoint: str, output_dir: str,
   Raises:
     WeightMappingError: a missing input, or a model HF BERT cannot hold.
   """
+  # First, so that a path without a checkpoint is named as such rather than
+  # as a folder without an encoder config.
+  path = resolve_checkpoint(checkpoint)
   encoder_config = encoder_config or _default_file(checkpoint, _CONFIG_NAMES)
   if not encoder_config:
     raise bert_weights.WeightMappingError(
@@ -254,7 +257,6 @@ def export_checkpoint(checkpoint: str, output_dir: str,
         f'vocab_file {vocab_file!r} has {size} entries but the encoder '
         f'vocab_size is {config.vocab_size}.')
 
-  path = resolve_checkpoint(checkpoint)
   encoder, masked_lm = restore(path, config, mlm_activation, with_mlm_head,
                                copy_pooler_dense_to_encoder)
   entries = bert_weights.encoder_entries(encoder)
@@ -315,14 +317,11 @@ def define_flags():
 
 def main(_):
   f = flags.FLAGS
-  try:
-    summary = export_checkpoint(
-        f.checkpoint, f.output_dir, encoder_config=f.encoder_config,
-        vocab_file=f.vocab_file, do_lower_case=f.do_lower_case,
-        mlm_activation=f.mlm_activation, with_mlm_head=f.with_mlm_head,
-        copy_pooler_dense_to_encoder=f.copy_pooler_dense_to_encoder)
-  except bert_weights.WeightMappingError as e:
-    raise SystemExit(f'error: {e}') from None
+  summary = export_checkpoint(
+      f.checkpoint, f.output_dir, encoder_config=f.encoder_config,
+      vocab_file=f.vocab_file, do_lower_case=f.do_lower_case,
+      mlm_activation=f.mlm_activation, with_mlm_head=f.with_mlm_head,
+      copy_pooler_dense_to_encoder=f.copy_pooler_dense_to_encoder)
   config = summary['hf_config']
   print(f'exported {summary["checkpoint"]} ({config["num_hidden_layers"]}x'
         f'{config["hidden_size"]}, {summary["num_tensors"]} tensors, '
@@ -332,4 +331,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

@@ -34,7 +34,6 @@ import os
 import shutil
 from typing import Any, Dict, Optional
 
-from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
@@ -42,6 +41,7 @@ import tensorflow as tf
 from official.nlp.serving import export_savedmodel_util
 from official.nlp.serving import serving_modules
 from official.nlp.tasks import sentence_prediction
+from token_drop.core import errors
 from token_drop.tools import export_hf
 from token_drop.tools import sparsity_report
 
@@ -226,4 +226,4 @@ if __name__ == '__main__':
                       'Also export the whole classifier of a sentence '
                       'prediction run, masks folded, as a SavedModel here.')
   flags.mark_flags_as_required(['checkpoint', 'output_dir'])
-  app.run(main)
+  errors.run_main(main)

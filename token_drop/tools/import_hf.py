@@ -34,14 +34,15 @@ import os
 import shutil
 from typing import Any, Dict, Tuple
 
-from absl import app
 from absl import flags
 from absl import logging
 import numpy as np
+import safetensors
 from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
 import yaml
 
+from token_drop.core import errors
 from token_drop.tools import bert_weights
 
 CHECKPOINT_PREFIX = 'ckpt'
@@ -55,8 +56,26 @@ def read_hf_config(hf_dir: str) -> Dict[str, Any]:
   if not os.path.exists(path):
     raise bert_weights.WeightMappingError(
         f'{hf_dir!r} has no config.json; expected a Hugging Face model folder.')
-  with open(path, encoding='utf-8') as f:
-    return json.load(f)
+  return _read_json(path)
+
+
+def _read_json(path: str) -> Any:
+  try:
+    with open(path, encoding='utf-8') as f:
+      return json.load(f)
+  except (ValueError, UnicodeDecodeError) as e:
+    raise bert_weights.WeightMappingError(
+        f'{path!r} is not valid JSON ({e}); it may be truncated: download it '
+        'again.') from None
+
+
+def _load_safetensors(path: str) -> Dict[str, np.ndarray]:
+  try:
+    return safetensors_numpy.load_file(path)
+  except (safetensors.SafetensorError, OSError) as e:
+    raise bert_weights.WeightMappingError(
+        f'{path!r} is not a readable safetensors file ({e}); it may be '
+        'truncated: download it again.') from None
 
 
 def read_hf_tensors(hf_dir: str) -> Tuple[Dict[str, np.ndarray], str]:
@@ -71,13 +90,16 @@ def read_hf_tensors(hf_dir: str) -> Tuple[Dict[str, np.ndarray], str]:
   single = os.path.join(hf_dir, 'model.safetensors')
   index = os.path.join(hf_dir, 'model.safetensors.index.json')
   if os.path.exists(single):
-    return safetensors_numpy.load_file(single), single
+    return _load_safetensors(single), single
   if os.path.exists(index):
-    with open(index, encoding='utf-8') as f:
-      shards = sorted(set(json.load(f)['weight_map'].values()))
+    weight_map = _read_json(index).get('weight_map')
+    if not isinstance(weight_map, dict):
+      raise bert_weights.WeightMappingError(
+          f'{index!r} has no weight_map; expected a safetensors index.')
+    shards = sorted(set(weight_map.values()))
     tensors = {}
     for shard in shards:
-      tensors.update(safetensors_numpy.load_file(os.path.join(hf_dir, shard)))
+      tensors.update(_load_safetensors(os.path.join(hf_dir, shard)))
     return tensors, index
   others = [n for n in os.listdir(hf_dir) if n.endswith(('.bin', '.h5'))]
   raise bert_weights.WeightMappingError(
@@ -197,10 +219,7 @@ def define_flags():
 
 
 def main(_):
-  try:
-    summary = import_checkpoint(flags.FLAGS.hf_dir, flags.FLAGS.output_dir)
-  except bert_weights.WeightMappingError as e:
-    raise SystemExit(f'error: {e}') from None
+  summary = import_checkpoint(flags.FLAGS.hf_dir, flags.FLAGS.output_dir)
   config = summary['encoder_config']
   print(f'imported {config.num_layers}x{config.hidden_size} BERT '
         f'(MLM head: {summary["has_mlm_head"]}, pooler: '
@@ -214,4 +233,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

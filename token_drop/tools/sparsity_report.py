@@ -15,13 +15,13 @@ included; optimizer slots, masks and counters excluded).
 import re
 from typing import Any, Dict, List, Optional
 
-from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
 
 from token_drop import compat
 from token_drop.core import checkpoints
+from token_drop.core import errors
 from token_drop.layers import pruning
 
 _MASK = re.compile(r'(^|/)(' + re.escape(pruning.MASK_PREFIX.replace(
@@ -126,4 +126,4 @@ if __name__ == '__main__':
   flags.DEFINE_string('checkpoint', None,
                       'Checkpoint prefix or model_dir of a pruning run.')
   flags.mark_flag_as_required('checkpoint')
-  app.run(main)
+  errors.run_main(main)
