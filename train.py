@@ -15,7 +15,10 @@ registers this project's experiments next to tfm's (`bert/pretraining` stays
 available as the baseline), configuration and input errors are reported by
 file and key before any training, `trainer.time_budget` can end any run at a
 time budget or early stop (final checkpoint, evaluation, exit 0), and the run
-ends with a short report.
+ends with a short report. SIGTERM and Ctrl-C stop training gracefully
+(checkpoint, then exit 128 + signal; `token_drop.core.graceful_stop`), and
+`runtime.seed` makes runs and resumes repeatable
+(`token_drop.core.reproducibility`).
 """
 
 import json
