@@ -115,9 +115,11 @@ class StopRequest:
     for signum, handler in self._old_handlers.items():
       signal.signal(signum, handler)
     signal.set_wakeup_fd(self._old_wakeup_fd)
-    for sock in self._sockets:
-      # Closing the writer ends the watcher thread's read.
-      sock.close()
+    reader, writer = self._sockets
+    # Closing the writer ends the watcher thread's read (end of stream).
+    writer.close()
+    self._thread.join(timeout=5)
+    reader.close()
     self.installed = False
 
   def __enter__(self) -> 'StopRequest':
