@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -44,7 +45,6 @@ def test_first_signal_requests_a_stop_and_handlers_are_restored():
 
 
 def test_install_outside_main_thread_is_skipped():
-  import threading  # pylint: disable=g-import-not-at-top
   results = []
   request = graceful_stop.StopRequest()
   thread = threading.Thread(target=lambda: results.append(request.install()))
@@ -71,6 +71,7 @@ _SECOND_SIGNAL = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('exit_at_once', [False, True])
 def test_second_signal_or_nothing_to_save_exits_at_once(exit_at_once):
   start = time.time()
