@@ -15,7 +15,10 @@ registers this project's experiments next to tfm's (`bert/pretraining` stays
 available as the baseline), configuration and input errors are reported by
 file and key before any training, `trainer.time_budget` can end any run at a
 time budget or early stop (final checkpoint, evaluation, exit 0), and the run
-ends with a short report.
+ends with a short report. SIGTERM and Ctrl-C stop training gracefully
+(checkpoint, then exit 128 + signal; `token_drop.core.graceful_stop`), and
+`runtime.seed` makes runs and resumes repeatable
+(`token_drop.core.reproducibility`).
 """
 
 import json
@@ -47,8 +50,10 @@ from official.modeling import performance
 from token_drop.core import config_parser
 from token_drop.core import console
 from token_drop.core import errors
+from token_drop.core import graceful_stop
 from token_drop.core import model_dir as model_dir_lib
 from token_drop.core import preflight
+from token_drop.core import reproducibility
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -100,6 +105,36 @@ def run(params, model_dir: str, mode: str,
         enable_async_checkpointing: bool = False,
         clock: Optional[time_budget.TrainingClock] = None,
         save_params: bool = False):
+  """Runs the experiment (`_run`); SIGTERM/SIGINT stop it gracefully.
+
+  The first signal stops training after the current loop, writes a
+  checkpoint and exits with 128 + the signal number; a second one exits at
+  once (`token_drop.core.graceful_stop`). Multi-worker runs keep tfm's
+  preemption handler instead.
+
+  Args: as for `_run`.
+
+  Returns:
+    The trainer, holding the last train and eval logs.
+  """
+  stop_request = graceful_stop.StopRequest(exit_at_once='train' not in mode)
+  if not graceful_stop.is_multi_worker(params, strategy):
+    stop_request.install()
+  try:
+    return _run(params, model_dir, mode, strategy=strategy,
+                enable_async_checkpointing=enable_async_checkpointing,
+                clock=clock, save_params=save_params,
+                stop_request=stop_request)
+  finally:
+    stop_request.uninstall()
+
+
+def _run(params, model_dir: str, mode: str,
+         strategy: Optional[tf.distribute.Strategy] = None,
+         enable_async_checkpointing: bool = False,
+         clock: Optional[time_budget.TrainingClock] = None,
+         save_params: bool = False,
+         stop_request: Optional[graceful_stop.StopRequest] = None):
   """Builds the strategy, task and trainer and runs the experiment.
 
   Nothing is written to `model_dir` until the checks have passed and the
@@ -115,12 +150,15 @@ def run(params, model_dir: str, mode: str,
     clock: The training clock (tests inject one with a fake time source).
     save_params: Write params.yaml (a resumed run keeps its original and
       gets a dated copy of a changed config) once the model is restored.
+    stop_request: SIGTERM/SIGINT, checked between training loops.
 
   Returns:
     The trainer, holding the last train and eval logs.
   """
   preflight.check(params)
   model_dir_lib.check_mode(model_dir, mode)
+  # Seeds before any model or dataset is built.
+  reproducibility.configure(params.runtime)
   if params.runtime.mixed_precision_dtype:
     performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
   strategy = strategy or distribute_utils.get_distribution_strategy(
@@ -136,6 +174,7 @@ def run(params, model_dir: str, mode: str,
         checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
             params, model_dir),
         clock=clock)
+  trainer.stop_request = stop_request
   # Before orbit's Controller restores (and tfm writes anything).
   model_dir_lib.check_checkpoint_matches(trainer.model, model_dir, params)
   if 'train' in mode and strategy.extended.should_checkpoint:
@@ -153,6 +192,8 @@ def run(params, model_dir: str, mode: str,
   except time_budget.StopTraining as stop:
     # Every worker takes part in the save (non-chiefs write to a temp dir).
     logging.info('%s: writing a final checkpoint', stop)
+    if stop.reason == 'signal':
+      _save_and_exit(runner.checkpoint_manager, trainer, stop, stop_request)
     print(f'stopped: {stop}')
     runner.checkpoint_manager.save(
         checkpoint_number=trainer.global_step, check_interval=False)
@@ -160,6 +201,19 @@ def run(params, model_dir: str, mode: str,
       with strategy.scope():
         runner.controller.evaluate(steps=params.trainer.validation_steps)
   return trainer
+
+
+def _save_and_exit(checkpoint_manager, trainer, stop, stop_request):
+  """Checkpoints the step a signal stopped at, then exits 128 + signal."""
+  step = int(trainer.global_step.numpy())
+  latest = checkpoint_manager.latest_checkpoint
+  # A stop during evaluation comes after orbit saved this step.
+  if not latest or not latest.endswith(f'-{step}'):
+    checkpoint_manager.save(checkpoint_number=step, check_interval=False)
+  checkpoint_manager.sync()  # Finishes an async write before exiting.
+  print(f'{stop}; checkpoint saved, rerun the same command to resume',
+        flush=True)
+  sys.exit(graceful_stop.exit_code(stop_request.signum))
 
 
 def main(_):

@@ -7,7 +7,9 @@ against the config first and reports the full dotted path and the source.
 It also widens two tfm configs for every experiment, tfm's own included: the
 BERT pretraining data config to
 `token_drop.data.pretrain_dataloader.PretrainDataConfig` (text input) and the
-trainer config to `token_drop.core.time_budget.TrainerConfig` (time budget).
+trainer config to `token_drop.core.time_budget.TrainerConfig` (time budget),
+and the runtime config to `token_drop.core.reproducibility.RuntimeConfig`
+(seed).
 """
 
 from typing import Any, List, Optional, Type, TypeVar
@@ -23,6 +25,7 @@ from official.modeling.hyperparams import params_dict
 from official.nlp.data import pretrain_dataloader as tfm_pretrain_dataloader
 from token_drop import compat
 from token_drop.core import errors
+from token_drop.core import reproducibility
 from token_drop.core import time_budget
 from token_drop.data import pretrain_dataloader
 
@@ -278,6 +281,7 @@ class ExperimentParser(train_utils.ExperimentParser):
           f'--experiment={name!r} is not a registered experiment; expected '
           f'one of: {", ".join(registered_experiments())}.') from None
     params.trainer = time_budget.upgrade_config(params.trainer)
+    params.runtime = reproducibility.upgrade_config(params.runtime)
     task = params.task
     for name in ('train_data', 'validation_data'):
       data = getattr(task, name, None)
@@ -336,5 +340,6 @@ def parse_configuration(flags_obj) -> cfg.ExperimentConfig:
     time_budget.validate(params.trainer)
   except (ValueError, KeyError, TypeError, AssertionError) as e:
     raise ConfigError(_one_line(e)) from None
+  reproducibility.seed_data_configs(params)
   params.lock()
   return params

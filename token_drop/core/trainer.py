@@ -8,7 +8,11 @@ runs the time budget of `token_drop.core.time_budget` for every experiment:
 elapsed/remaining budget in the logs and summaries, the clock started and
 stopped around every training loop, and a `StopTraining` raised by the
 controller between loops once the budget is spent or the early stop fires
-(or before the first loop when a resumed run has no budget left).
+(or before the first loop when a resumed run has no budget left), or a
+SIGTERM/SIGINT asked to stop (`token_drop.core.graceful_stop`). Checkpoints
+also hold the dropout generators, and a resumed run skips the training
+batches consumed before, so that it continues exactly
+(`token_drop.core.reproducibility`).
 
 The Controller prints one line per training loop and per evaluation
 (`token_drop.core.console`); orbit's own messages stay in the absl log.
@@ -28,11 +32,16 @@ from official.modeling import optimization
 from official.modeling import performance
 from token_drop import compat
 from token_drop.core import console
+from token_drop.core import graceful_stop
+from token_drop.core import reproducibility
 from token_drop.core import time_budget
 
 
 # The clock's name in checkpoints.
 CLOCK_CHECKPOINT_NAME = 'training_clock'
+# The dropout generators' name in checkpoints
+# (`token_drop.core.reproducibility`).
+RANDOM_GENERATORS_CHECKPOINT_NAME = 'random_generators'
 
 
 def tokens_per_step(config) -> Optional[int]:
@@ -66,11 +75,18 @@ class Trainer(base_trainer.Trainer):
                **kwargs):
     super().__init__(*args, **kwargs)
     self.clock = clock or time_budget.TrainingClock()
-    checkpoint_items = getattr(self.model, 'checkpoint_items', {})
+    checkpoint_items = dict(getattr(self.model, 'checkpoint_items', {}))
+    generators = reproducibility.random_generators(self.model)
+    if generators:
+      checkpoint_items[RANDOM_GENERATORS_CHECKPOINT_NAME] = generators
+    self._input_positioned = not getattr(self.config.runtime,
+                                         'skip_consumed_input', False)
     compat.set_trainer_checkpoint(self, tf.train.Checkpoint(
         global_step=self.global_step, model=self.model,
         optimizer=self.optimizer, **{CLOCK_CHECKPOINT_NAME: self.clock},
         **checkpoint_items))
+    # Set by the driver: SIGTERM/SIGINT stop the run between loops.
+    self.stop_request: Optional[graceful_stop.StopRequest] = None
     self._budget = budget_config(self.config)
     self._tokens_per_step = tokens_per_step(self.config)
     self._loop_start = None
@@ -106,7 +122,34 @@ class Trainer(base_trainer.Trainer):
         'raise trainer.time_budget.budget_hours to train on')
     return False
 
+  def _position_input(self):
+    """On resume, skips the training batches the restored steps consumed.
+
+    tf.distribute's iterators cannot be checkpointed, so the input position
+    is a function of the step instead (`runtime.skip_consumed_input`).
+    """
+    self._input_positioned = True
+    step = int(self.global_step.numpy())
+    if step <= 0:
+      return
+    num_replicas = self.strategy.num_replicas_in_sync
+    task = self.task
+
+    def skipped_inputs(params, input_context=None):
+      dataset = task.build_inputs(params, input_context)
+      pipelines = input_context.num_input_pipelines if input_context else 1
+      # Each step takes one batch per replica fed by this pipeline.
+      return dataset.skip(step * max(num_replicas // pipelines, 1))
+
+    logging.info('resuming at step %d: skipping the training batches '
+                 'consumed so far', step)
+    # Replacing the dataset drops orbit's iterator; it makes a new one.
+    self.train_dataset = self.distribute_dataset(
+        skipped_inputs, self.config.task.train_data)
+
   def train_loop_begin(self):
+    if not self._input_positioned:
+      self._position_input()
     super().train_loop_begin()
     self._loop_start = (time.monotonic(), int(self.global_step.numpy()))
     self.clock.start(self._optimizer_step(), self._default_seconds_per_step())
@@ -174,6 +217,9 @@ class Trainer(base_trainer.Trainer):
 class Controller(orbit.Controller):
   """Raises `StopTraining` after the loop or evaluation that ends a run.
 
+  A SIGTERM/SIGINT (the trainer's `stop_request`) ends the run after the
+  current loop, or before the next one when it came during evaluation.
+
   Also refuses to start a loop when the restored clock has already spent the
   budget (a re-run of a finished model_dir), and restores the float64 clock
   of checkpoints written by earlier versions. It prints one line per
@@ -214,7 +260,19 @@ class Controller(orbit.Controller):
                    'version: %.1f s', path, clock.elapsed_seconds())
     return path
 
+  def _check_signal(self):
+    """Turns a SIGTERM/SIGINT received so far into the stop reason."""
+    trainer = self.trainer
+    request = getattr(trainer, 'stop_request', None)
+    if request is None or not request.requested or trainer.stop_reason:
+      return
+    trainer.stop_reason = 'signal'
+    trainer.stop_message = (
+        f'stopped by {graceful_stop.signal_name(request.signum)} at step '
+        f'{int(trainer.global_step.numpy())}')
+
   def _check_stop(self):
+    self._check_signal()
     trainer = self.trainer or self.evaluator
     reason = getattr(trainer, 'stop_reason', None)
     if reason and not getattr(self, '_stop_raised', False):
@@ -224,6 +282,8 @@ class Controller(orbit.Controller):
   # orbit has no public hook around each loop of `train`; this private method
   # is listed in compat.PRIVATE_ATTRIBUTES (checked by tests/test_compat.py).
   def _train_n_steps(self, num_steps: int):
+    # A signal during start-up or evaluation stops before the next loop.
+    self._check_stop()
     check = getattr(self.trainer, 'check_budget_left', None)
     if check is not None and not check():
       self._check_stop()
