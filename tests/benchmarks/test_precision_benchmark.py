@@ -1,4 +1,8 @@
-"""The precision benchmark's table on tiny shapes (one round, in-process)."""
+"""The precision benchmark's table on tiny shapes (one round, in-process).
+
+Twelve tiny training steps are traced (four of them compiled with XLA):
+about a minute on an idle 2-core machine, hence slow, with a longer timeout.
+"""
 
 import pytest
 
@@ -11,6 +15,7 @@ SHAPES = dict(bert=TINY, bort=dict(layers=2, hidden=32, heads=2, inner=16,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_table_has_every_method_and_precision_and_flop_ratios():
   seq, preds = 16, pb.predictions(16)
   rows = pb.measure(seq, 2, 1, shapes=SHAPES, log=lambda _: None)

@@ -278,6 +278,97 @@ def _shared_steps(method: str, seq: int, preds: int, shapes, inputs,
     tf_keras.mixed_precision.set_global_policy('float32')
 
 
+def _part_fns(batch: int, seq: int, preds: int) -> Dict[str, Callable]:
+  """Forward + backward of pieces of a BERT-base step, under the current
+  policy (built here, so their layers take it)."""
+  h, inner, heads = BERT_BASE['hidden'], BERT_BASE['inner'], BERT_BASE['heads']
+  tokens = batch * seq
+  dtype = tf_keras.mixed_precision.global_policy().compute_dtype
+  ffn_in = tf_keras.layers.Dense(inner)
+  ffn_out = tf_keras.layers.Dense(h)
+  norm = tf_keras.layers.LayerNormalization(epsilon=1e-12)
+  softmax = tf_keras.layers.Softmax(axis=-1)
+  transform = tf_keras.layers.Dense(h, activation='gelu')
+  table = tf.Variable(tf.random.normal([VOCAB, h], stddev=0.02))
+  x = tf.random.normal([tokens, h])
+  scores = tf.random.normal([batch, heads, seq, seq])
+  mask = tf.ones([batch, 1, seq, seq], tf.bool)
+  hidden_inner = tf.random.normal([tokens, inner])
+  labels = tf.random.uniform([batch * preds], 0, VOCAB, tf.int32)
+  for layer in (ffn_in, ffn_out, norm, transform):  # Creates the kernels.
+    layer(tf.zeros([1, inner if layer is ffn_out else h]))
+
+  def grad_of(forward, inputs, variables):
+    @tf.function
+    def fn():
+      with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        out = tf.cast(forward(inputs), tf.float32)
+        loss = tf.reduce_sum(out * out) if out.shape.rank else out
+      grads = tape.gradient(loss, [inputs] + variables)
+      return tf.add_n([tf.reduce_sum(tf.cast(g, tf.float32)) for g in grads])
+    return fn
+
+  def mlm_head(v):
+    logits = tf.matmul(transform(tf.cast(v, dtype)), tf.cast(table, dtype),
+                       transpose_b=True)
+    return tf.reduce_mean(
+        tf_keras.losses.sparse_categorical_crossentropy(
+            labels, tf.cast(logits, tf.float32), from_logits=True))
+
+  pred_rows = x[:batch * preds]
+  return {
+      f'FFN matmuls ({tokens} x {h} x {inner}, both)': grad_of(
+          lambda v: ffn_out(ffn_in(v)), x,
+          ffn_in.trainable_variables + ffn_out.trainable_variables),
+      f'GELU ({tokens} x {inner})': grad_of(
+          lambda v: tf_keras.activations.gelu(tf.cast(v, dtype)),
+          hidden_inner, []),
+      f'LayerNorm ({tokens} x {h})': grad_of(norm, x,
+                                             norm.trainable_variables),
+      f'attention softmax ({batch} x {heads} x {seq} x {seq})': grad_of(
+          lambda v: softmax(tf.cast(v, dtype), mask), scores, []),
+      f'MLM head + loss ({batch * preds} x {h} x {VOCAB})': grad_of(
+          mlm_head, pred_rows, transform.trainable_variables + [table]),
+  }
+
+
+def profile_parts(batch: int, seq: int, repeats: int = 5) -> List[Dict]:
+  """Median forward+backward ms of step pieces in float32 and bfloat16.
+
+  Returns:
+    Rows with part, float32_ms, bfloat16_ms and speedup.
+  """
+  preds = predictions(seq)
+  fns = {}
+  for dtype in ('float32', 'bfloat16'):
+    performance.set_mixed_precision_policy(dtype)
+    try:
+      for name, fn in _part_fns(batch, seq, preds).items():
+        float(fn())  # Trace under the policy.
+        fns[(name, dtype)] = fn
+    finally:
+      tf_keras.mixed_precision.set_global_policy('float32')
+  wall = time_alternately({k: (lambda _, f=f: f()) for k, f in fns.items()},
+                          [None], repeats, warm_up=False)
+  rows = []
+  for name in dict.fromkeys(name for name, _ in fns):
+    f32 = statistics.median(wall[(name, 'float32')]) * 1000
+    b16 = statistics.median(wall[(name, 'bfloat16')]) * 1000
+    rows.append(dict(part=name, float32_ms=f32, bfloat16_ms=b16,
+                     speedup=f32 / b16))
+  return rows
+
+
+def format_profile(rows: List[Dict]) -> str:
+  lines = ['| piece (forward + backward) | float32 (ms, median) | '
+           'bfloat16 (ms, median) | bfloat16 speed-up |', '|---|---|---|---|']
+  for r in rows:
+    lines.append(f"| {r['part']} | {r['float32_ms']:.1f} | "
+                 f"{r['bfloat16_ms']:.1f} | {r['speedup']:.2f}x |")
+  return '\n'.join(lines)
+
+
 NAMES = {'bert': 'BERT', 'token_drop': 'token dropping',
          'narrow_bert': 'NarrowBERT', 'bort': 'Bort (4 x 1024)'}
 PRECISION_NAMES = {'float32': 'float32', 'bfloat16': 'mixed_bfloat16',
@@ -311,6 +402,11 @@ def define_flags():
                     ', '.join(PRECISIONS))
   flags.DEFINE_bool('update_docs', False,
                     f'Write the table to the "{SECTION}" section of {DOCS}.')
+  flags.DEFINE_bool('profile', False,
+                    'Also time pieces of the step (FFN matmuls, GELU, layer '
+                    'norm, softmax, MLM head) in float32 and bfloat16.')
+  flags.DEFINE_bool('skip_steps', False,
+                    'Only the --profile table, not the training steps.')
   flags.DEFINE_string('notes', '', 'Text appended under the table in docs.')
 
 
@@ -328,9 +424,15 @@ def main(argv):
       raise app.UsageError(f'--{name}: unknown {bad}; expected a subset of '
                            f'{", ".join(allowed)}')
   start = time.time()
-  rows = measure(FLAGS.seq_length, FLAGS.batch_size, FLAGS.rounds,
-                 FLAGS.methods, FLAGS.precisions)
-  table = format_table(rows)
+  table = ''
+  if not FLAGS.skip_steps:
+    rows = measure(FLAGS.seq_length, FLAGS.batch_size, FLAGS.rounds,
+                   FLAGS.methods, FLAGS.precisions)
+    table = format_table(rows)
+  if FLAGS.profile:
+    table += '\n\n' + format_profile(profile_parts(
+        FLAGS.batch_size, FLAGS.seq_length, FLAGS.rounds))
+  table = table.strip()
   load = os.getloadavg()
   print(table)
   print(f'{time.time() - start:.0f} s; load average {load[0]:.2f} '
@@ -343,7 +445,9 @@ def main(argv):
             '```\npython -m token_drop.benchmarks.precision_benchmark '
             f'--seq_length={FLAGS.seq_length} '
             f'--batch_size={FLAGS.batch_size} --rounds={FLAGS.rounds} '
-            '--update_docs\n```\n\n'
+            + ('--profile ' if FLAGS.profile else '')
+            + ('--skip_steps ' if FLAGS.skip_steps else '')
+            + '--update_docs\n```\n\n'
             f'{table}\n\n'
             f'Load average at the end: {load[0]:.2f} {load[1]:.2f} '
             f'{load[2]:.2f}.\n')
