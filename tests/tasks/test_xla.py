@@ -1,0 +1,239 @@
+"""Every registered experiment's train and validation steps compile with XLA.
+
+`jit_compile=True` on CPU is the closest check of TPU readiness this machine
+allows: XLA refuses ops without an XLA kernel (host-side ops such as
+py_function, string ops, prints) and data-dependent output shapes. Each
+experiment of this package, and tfm's bert/pretraining, is built from its
+registered config shrunk to a tiny float32 model (dropout off, so that steps
+are deterministic). Checked: the task's own `validation_step` and two
+`train_step`s (on two different batches) run under
+`tf.function(jit_compile=True)`, are traced once (no Python-side state that
+changes per step), hold no float64 (TPUs have none), give finite losses, and
+the first validation and training losses equal those of the same steps run
+without XLA (eagerly) from the same weights within RTOL (XLA fuses and
+reorders float32 arithmetic; measured differences on these models are below
+1e-6).
+
+The tiny configs duplicate the minimal part of tests/tasks/
+test_mixed_precision.py (test modules do not import each other).
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+from official.core import exp_factory
+from official.core import task_factory
+from official.nlp.tasks import sentence_prediction
+from official.nlp.tasks import tagging
+import experiments  # pylint: disable=unused-import
+from token_drop.core import time_budget
+from token_drop.core import trainer as trainer_lib
+from token_drop.tasks import narrow_bert as narrow_tasks
+
+VOCAB = 128  # Holds the default token-drop allow list (100-103).
+SEQ = 16
+PREDS = 4
+BATCH = 2
+HIDDEN = 16
+RTOL = 1e-4
+
+# One parameter per registered experiment, grouped by family in the ids.
+EXPERIMENTS = (
+    'bert/pretraining', 'token_drop_bert/pretraining',
+    'narrow_bert/pretraining', 'narrow_bert/pretraining:context_first',
+    'budget_bert/pretraining', 'bort/pretraining_distillation',
+    'finetuning/sentence_prediction', 'finetuning/tagging',
+    'narrow_bert/sentence_prediction', 'narrow_bert/tagging',
+    'budget_bert/sentence_prediction', 'budget_bert/tagging',
+    'sparse_bert/sentence_prediction', 'pruning/sentence_prediction',
+    'pruning/masked_lm',
+)
+
+
+def test_every_registered_experiment_of_the_package_is_covered():
+  def names(registry, prefix=''):
+    for key, value in registry.items():
+      if isinstance(value, dict):
+        yield from names(value, f'{prefix}{key}/')
+      else:
+        yield prefix + key
+  registry = exp_factory._REGISTERED_CONFIGS  # pylint: disable=protected-access
+  ours = {n for n in names(registry) if n.split('/')[0] not in ('bert',
+                                                                 'electra')}
+  assert ours <= set(EXPERIMENTS), sorted(ours - set(EXPERIMENTS))
+
+
+def _shrink_encoder(encoder):
+  inner = encoder.get()
+  inner.override(dict(
+      vocab_size=VOCAB, hidden_size=HIDDEN, num_layers=2,
+      num_attention_heads=2, intermediate_size=32,
+      max_position_embeddings=SEQ, dropout_rate=0.0,
+      attention_dropout_rate=0.0))
+  if hasattr(inner, 'token_keep_k'):  # A layer on the kept tokens only.
+    inner.override(dict(num_layers=3, token_keep_k=SEQ // 2,
+                        token_drop_start_layer=1, token_drop_end_layer=2))
+  if hasattr(inner, 'full_length_layers'):  # Two narrow layers.
+    inner.override(dict(num_layers=3, full_length_layers=1))
+
+
+def _tiny_config(experiment: str):
+  name, _, variant = experiment.partition(':')
+  config = exp_factory.get_exp_config(name)
+  task = config.task
+  _shrink_encoder(task.model.encoder)
+  if variant:
+    task.model.encoder.get().narrow_mode = variant
+  for head in getattr(task.model, 'cls_heads', None) or []:
+    head.inner_dim, head.dropout_rate = HIDDEN, 0.0
+  if hasattr(task.model, 'head_dropout'):
+    task.model.head_dropout = 0.0
+  if hasattr(task.model, 'num_classes'):
+    task.model.num_classes = 3
+  if hasattr(task, 'class_names'):
+    task.class_names = ['O', 'B-X', 'I-X']
+  teacher = getattr(task, 'teacher', None)
+  if teacher is not None:
+    _shrink_encoder(teacher.model.encoder)
+    if hasattr(teacher.model, 'num_classes'):
+      teacher.model.num_classes = 3
+    teacher.allow_untrained = True
+  if getattr(task, 'pruning', None) is not None:
+    # Masks recomputed (kernels and moments re-masked) at both steps.
+    task.pruning.override(dict(target_sparsity=0.5, begin_step=0,
+                               end_step=2, frequency=1))
+  optimizer = config.trainer.optimizer_config
+  if optimizer.learning_rate.type == 'polynomial':
+    optimizer.learning_rate.polynomial.decay_steps = 10
+  if optimizer.warmup.type == 'polynomial':
+    optimizer.warmup.polynomial.warmup_steps = 1
+  for data in (task.train_data, task.validation_data):
+    for key, value in (('seq_length', SEQ), ('max_seq_length', SEQ),
+                       ('max_predictions_per_seq', PREDS),
+                       ('global_batch_size', BATCH)):
+      if hasattr(data, key):
+        setattr(data, key, value)
+  return config
+
+
+def _tiny_batch(task, seed):
+  """A random batch in the layout the task's data loader produces."""
+  rng = np.random.RandomState(seed)
+  ids = rng.randint(1, VOCAB, size=(BATCH, SEQ)).astype(np.int32)
+  ids[:, 0] = 101  # [CLS]
+  mask = np.ones_like(ids)
+  mask[-1, SEQ - 4:] = 0  # Some padding.
+  ids[-1, SEQ - 4:] = 0
+  features = dict(input_word_ids=tf.constant(ids),
+                  input_mask=tf.constant(mask),
+                  input_type_ids=tf.zeros_like(ids))
+  if isinstance(task, tagging.TaggingTask):
+    labels = rng.randint(0, 3, size=(BATCH, SEQ)).astype(np.int32)
+    labels[:, 0] = -1
+    labels[:, 3::4] = -1
+    labels[mask == 0] = -1
+    labels = tf.constant(labels)
+    if isinstance(task, narrow_tasks.NarrowTaggingTask):
+      features['narrow_positions'] = narrow_tasks.labelled_positions(
+          labels, SEQ)[0]
+    return features, labels
+  if isinstance(task, sentence_prediction.SentencePredictionTask):
+    features['label_ids'] = tf.constant(rng.randint(0, 3, size=BATCH),
+                                        tf.int32)
+    return features
+  positions = np.sort(np.stack([rng.choice(np.arange(1, SEQ - 4), PREDS,
+                                           False) for _ in range(BATCH)]),
+                      axis=1).astype(np.int32)
+  weights = np.ones((BATCH, PREDS), np.float32)
+  weights[0, -1] = 0.0
+  features.update(
+      masked_lm_positions=tf.constant(positions),
+      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
+      masked_lm_weights=tf.constant(weights))
+  if task.task_config.model.cls_heads:
+    features['next_sentence_labels'] = tf.constant([0, 1], tf.int32)
+  return features
+
+
+class _Run:
+  """A tiny experiment's task, model, optimizer and metrics."""
+
+  def __init__(self, experiment: str, weights=None):
+    self.config = _tiny_config(experiment)
+    tf_keras.utils.set_random_seed(0)
+    self.task = task_factory.get_task(self.config.task)
+    self.model = self.task.build_model()
+    self.batches = [_tiny_batch(self.task, seed) for seed in (0, 1)]
+    first = self.batches[0]
+    self.model(first[0] if isinstance(first, tuple) else first,
+               training=False)  # Creates every variable.
+    self.teacher = getattr(self.task, 'teacher', None)
+    if weights is not None:
+      self.model.set_weights(weights[0])
+      if self.teacher is not None:
+        self.teacher.set_weights(weights[1])
+    self.optimizer = trainer_lib.create_optimizer(
+        self.task, self.config, time_budget.TrainingClock())
+    self.train_metrics = self.task.build_metrics(training=True)
+    self.eval_metrics = self.task.build_metrics(training=False)
+
+  def weights(self):
+    return (self.model.get_weights(),
+            self.teacher.get_weights() if self.teacher is not None else None)
+
+  def train(self, batch):
+    return self.task.train_step(batch, self.model, self.optimizer,
+                                self.train_metrics)[self.task.loss]
+
+  def validate(self, batch):
+    return self.task.validation_step(batch, self.model,
+                                     self.eval_metrics)[self.task.loss]
+
+
+def _graph_dtypes(concrete) -> set:
+  """Every dtype of every op output in a traced function and its callees."""
+  graph_def = concrete.graph.as_graph_def()
+  nodes = list(graph_def.node)
+  for function in graph_def.library.function:
+    nodes.extend(function.node_def)
+  dtypes = set()
+  for node in nodes:
+    for key in ('T', 'dtype', 'DstT', 'SrcT', 'out_type', 'Tout'):
+      if key in node.attr:
+        attr = node.attr[key]
+        if attr.type:
+          dtypes.add(tf.dtypes.as_dtype(attr.type))
+        dtypes.update(tf.dtypes.as_dtype(t) for t in attr.list.type)
+  return dtypes
+
+
+def _param(experiment):
+  family = experiment.split('/')[1].split(':')[0]
+  return pytest.param(experiment, id=f'{family}-{experiment}')
+
+
+@pytest.mark.parametrize('experiment', [_param(e) for e in EXPERIMENTS])
+def test_train_and_validation_steps_compile_with_xla(experiment):
+  tf_keras.mixed_precision.set_global_policy('float32')
+  run = _Run(experiment)
+  initial = run.weights()
+  validate = tf.function(run.validate, jit_compile=True)
+  train = tf.function(run.train, jit_compile=True)
+  xla_eval = float(validate(run.batches[0]))
+  xla_losses = [float(train(run.batches[0]))]
+  traces = train.experimental_get_tracing_count()
+  xla_losses.append(float(train(run.batches[1])))
+  assert train.experimental_get_tracing_count() == traces, (
+      'the train step was traced again for a batch of the same shapes')
+  assert np.all(np.isfinite(xla_losses + [xla_eval])), (xla_losses, xla_eval)
+  for fn, batch in ((train, run.batches[1]), (validate, run.batches[0])):
+    dtypes = _graph_dtypes(fn.get_concrete_function(batch))
+    assert tf.float64 not in dtypes, 'float64 in the compiled step'
+
+  reference = _Run(experiment, weights=initial)
+  assert float(reference.validate(reference.batches[0])) == pytest.approx(
+      xla_eval, rel=RTOL)
+  assert float(reference.train(reference.batches[0])) == pytest.approx(
+      xla_losses[0], rel=RTOL)
