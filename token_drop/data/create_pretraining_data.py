@@ -445,7 +445,8 @@ def _write_shard(spec: _ShardSpec, task, report) -> Dict[str, int]:
                                      s):
         if not counts['instances'] and index == 0:
           logging.info('First example: %s', example)
-        writer.write(example.SerializeToString())
+        # Sorted map keys: bytes independent of the process's hash seed.
+        writer.write(example.SerializeToString(deterministic=True))
         counts['instances'] += 1
     report(reader.bytes_read - reported)
     reported = reader.bytes_read
