@@ -5,6 +5,9 @@ import os
 import pytest
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow_text.python.ops import bert_tokenizer
+from tensorflow_text.tools.wordpiece_vocab import (
+    wordpiece_tokenizer_learner_lib as learner)
 
 from official.nlp.tools import tokenization
 from token_drop.data import build_vocab
@@ -75,3 +78,36 @@ def test_cased_and_errors(text):
   assert any(t != t.lower() for t in vocab[5:])
   with pytest.raises(ValueError, match='vocab_size=6'):
     build_vocab.build_vocab([text[0]], vocab_size=6, num_unused_tokens=1)
+
+
+def _reference_counts(path, do_lower_case=True, max_lines=0):
+  """Word counts the way tensorflow-text's bert_vocab_from_dataset counts."""
+  lines = tf.data.TextLineDataset([path])
+  if max_lines:
+    lines = lines.take(max_lines)
+  basic = bert_tokenizer.BasicTokenizer(lower_case=do_lower_case)
+  words = lines.filter(lambda l: tf.strings.length(l) > 0).batch(64).map(
+      basic.tokenize)
+  return dict(learner.count_words(words))
+
+
+def test_count_words_matches_tensorflow_text(text):
+  path, _ = text
+  assert build_vocab.count_words([path]) == _reference_counts(path)
+  # Cut into ~3 KB ranges at line starts: the same counts.
+  assert build_vocab.count_words([path], unit_bytes=3000) == (
+      _reference_counts(path))
+  limited = build_vocab.count_words([path, path], do_lower_case=False,
+                                    max_lines=60, unit_bytes=2000)
+  assert limited == _reference_counts(path, False, 60)
+  with pytest.raises(ValueError, match='num_workers=0'):
+    build_vocab.count_words([path], num_workers=0)
+
+
+@pytest.mark.slow
+def test_two_workers_count_the_same(text):
+  path, _ = text
+  one = build_vocab.count_words([path, CORPUS], max_lines=3000)
+  two = build_vocab.count_words([path, CORPUS], max_lines=3000,
+                                num_workers=2, unit_bytes=20000)
+  assert one == two and sum(one.values()) > 20000

@@ -127,7 +127,9 @@ def test_nsp_v1_shards_match_documents(tokenizer, corpus, tmp_path):
   counts = _run(tokenizer, path, files, dupe_factor=3,
                 use_next_sentence_label=True)
   assert counts['documents'] == len(documents)
-  assert counts['shard_max'] - counts['shard_min'] <= 1
+  # Shards hold 4 documents each (contiguous parts of equal document count).
+  assert counts['shard_min'] > 0
+  assert counts['shards_written'] == 3 and counts['shards_skipped'] == 0
   records = _parse(files)
   assert len(records) == counts['instances'] == sum(
       len(_parse([f])) for f in files)
@@ -373,3 +375,81 @@ def test_cli_vocab_then_tfrecords(corpus, tmp_path):
                         use_v2_feature_names=True, vocab_file=str(vocab))
   batch = next(iter(pretrain_dataloader.PretrainDataLoader(params).load()))
   assert batch['input_word_ids'].shape == (4, 32)
+
+
+def _run_sharded(tokenizer, corpus_path, output, **kwargs):
+  """Packed MLM data in 4 shards, with the picklable text processor."""
+  files = cpd.shard_paths(str(output), 4)
+  counts = cpd.create_pretraining_data(
+      [corpus_path], files, tokenizer, cpd.ProcessorText(False, True),
+      max_seq_length=32, max_predictions_per_seq=5, dupe_factor=1,
+      use_next_sentence_label=False, use_v2_feature_names=True,
+      documents_per_chunk=2, **kwargs)
+  return files, counts
+
+
+@pytest.mark.slow
+def test_same_files_for_one_and_two_workers(tokenizer, corpus, tmp_path):
+  """Two spawned workers write the same bytes as one process."""
+  path, documents = corpus
+  one, counts_one = _run_sharded(tokenizer, path, tmp_path / 'w1' / 'out')
+  two, counts_two = _run_sharded(tokenizer, path, tmp_path / 'w2' / 'out',
+                                 num_workers=2)
+  assert counts_one == counts_two
+  assert counts_one['documents'] == len(documents)
+  assert counts_one['shard_min'] > 0
+  assert _file_bytes(one) == _file_bytes(two)
+  assert not any(name.endswith('.incomplete')
+                 for name in os.listdir(tmp_path / 'w2'))
+
+
+def test_resume_rewrites_only_unfinished_shards(tokenizer, corpus, tmp_path):
+  path, _ = corpus
+  files, counts = _run_sharded(tokenizer, path, tmp_path / 'out')
+  assert counts['shards_written'] == 4
+  original = _file_bytes(files)
+  assert len(set(original)) == 4
+  # A killed run: shard 2 never finished, shard 1 was half-written.
+  os.remove(files[2])
+  os.remove(files[1])
+  with open(files[1] + '.incomplete', 'wb') as f:
+    f.write(original[1][:50])
+  kept = {i: os.stat(files[i]).st_mtime_ns for i in (0, 3)}
+  _, resumed = _run_sharded(tokenizer, path, tmp_path / 'out')
+  assert resumed['shards_skipped'] == 2 and resumed['shards_written'] == 2
+  assert resumed['instances'] == counts['instances']
+  assert {i: os.stat(files[i]).st_mtime_ns for i in (0, 3)} == kept
+  assert _file_bytes(files) == original
+  assert not os.path.exists(files[1] + '.incomplete')
+  # Other settings make the finished shards stale: all are rewritten.
+  _, changed = _run_sharded(tokenizer, path, tmp_path / 'out', random_seed=9)
+  assert changed['shards_skipped'] == 0 and changed['shards_written'] == 4
+  assert _file_bytes(files) != original
+  _, again = _run_sharded(tokenizer, path, tmp_path / 'out', random_seed=9,
+                          resume=False)
+  assert again['shards_written'] == 4
+
+
+def test_shard_ranges_split_documents_evenly(tmp_path):
+  a, b = tmp_path / 'a.txt', tmp_path / 'b.txt'
+  a.write_bytes(b'a1\na2\n\nb1\n\n\nc1\nc2\n')
+  b.write_bytes(b'\nd1\n\ne1\n')
+  files = [str(a), str(b)]
+  processor = cpd.ProcessorText(False, True)
+  starts = cpd.document_starts(files, processor)
+  assert [list(s) for s in starts] == [[0, 7, 12], [1, 5]]
+  ranges = cpd.shard_ranges(files, starts, 2)
+  # 5 documents: shard 0 gets a, b; shard 1 gets c, d, e across both files.
+  assert ranges == [[(str(a), 0, 12)], [(str(a), 12, 18), (str(b), 0, 8)]]
+  assert cpd.shard_ranges(files, starts, 7)[0] == []
+
+
+def test_num_workers_checked_before_reading(tokenizer, tmp_path):
+  missing = str(tmp_path / 'not_there.txt')
+  with pytest.raises(ValueError, match='num_workers=0'):
+    cpd.create_pretraining_data([missing], [str(tmp_path / 'o')], tokenizer,
+                                cpd.ProcessorText(False, True), num_workers=0)
+  with pytest.raises(ValueError, match='picklable'):
+    cpd.create_pretraining_data(
+        [missing], [str(tmp_path / 'o')], tokenizer,
+        tfm_data.get_processor_text_fn(False, True), num_workers=2)
