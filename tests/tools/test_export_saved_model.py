@@ -3,10 +3,10 @@
 One tiny, randomly initialised model per experiment is built with the
 experiment task's `build_model()` and written with `tf.train.Checkpoint`
 (as train.py writes `model`); pruning runs get random masks over kernels that
-are not zero there, so folding matters. Each is exported once (module-scoped
-fixtures), then one `python -I` subprocess, in a folder without the repo and
-unable to import `token_drop`, loads every SavedModel and runs its id and
-text signatures. Its outputs must equal the Python model's (atol 1e-5) on
+are not zero there, so folding matters. Each is exported once, on first use (a module-scoped
+cache, so `-k` limits the work), then a `python -I` subprocess, in a folder
+outside the repo and unable to import `token_drop`, loads the SavedModel and
+runs its id and text signatures. Its outputs must equal the Python model's (atol 1e-5) on
 ids, and on the ids the training data path (`finetuning_data`, tfm's
 converters) makes of the same texts, which the export's `tokenize` signature
 must reproduce exactly.
@@ -221,23 +221,32 @@ def _build_case(name, root):
               masks=masks)
 
 
+class _Cases:
+  """Builds, exports and serves each case once, on first use.
+
+  Lazy, so that `-k` runs only the selected experiments' exports.
+  """
+
+  def __init__(self, root):
+    self.root = root
+    self._cases = {}
+
+  def __getitem__(self, name):
+    if name not in self._cases:
+      try:
+        case = _build_case(name, self.root)
+        case['served'] = _serve(self.root, name, case)
+      except Exception as e:  # pylint: disable=broad-except
+        case = e  # Fails this experiment's tests only.
+      self._cases[name] = case
+    if isinstance(self._cases[name], Exception):
+      raise self._cases[name]
+    return self._cases[name]
+
+
 @pytest.fixture(scope='module')
-def built(tmp_path_factory):
-  root = tmp_path_factory.mktemp('export_saved_model')
-  cases = {}
-  for name in CASES:
-    try:
-      cases[name] = _build_case(name, root)
-    except Exception as e:  # pylint: disable=broad-except
-      cases[name] = e  # Fails that experiment's tests only.
-  return dict(root=root, cases=cases)
-
-
-def _case(built, name):
-  case = built['cases'][name]
-  if isinstance(case, Exception):
-    raise case
-  return case
+def cases(tmp_path_factory):
+  return _Cases(tmp_path_factory.mktemp('export_saved_model'))
 
 
 # Runs with `python -I` in a folder outside the repo: no token_drop, no tfm.
@@ -269,39 +278,36 @@ SERVE_SCRIPT = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture(scope='module')
-def served(built):
-  root = built['root']
-  job = dict(ids={k: v.tolist() for k, v in _id_inputs().items()}, cases={})
-  for name, case in built['cases'].items():
-    if isinstance(case, Exception):
-      continue
-    kind = _kind(name)
-    texts = dict(text=WORDS if kind == 'tagging' else SENTENCES)
-    if 'sentence_pair' in CASES[name][2]:
-      texts['text_b'] = PAIRS
-    job['cases'][name] = dict(
-        path=case['exported'].output_dir, texts=texts,
-        out=str(root / (name.replace('/', '_') + '.npz')))
-  (root / 'job.json').write_text(json.dumps(job))
+def _serve(root, name, case):
+  """Outputs of the SavedModel's signatures, from a process without us."""
+  kind = _kind(name)
+  texts = dict(text=WORDS if kind == 'tagging' else SENTENCES)
+  if 'sentence_pair' in CASES[name][2]:
+    texts['text_b'] = PAIRS
+  stem = name.replace('/', '_')
+  out = str(root / f'{stem}.npz')
+  job = dict(ids={k: v.tolist() for k, v in _id_inputs().items()},
+             cases={name: dict(path=case['exported'].output_dir,
+                               texts=texts, out=out)})
+  (root / f'{stem}.json').write_text(json.dumps(job))
   (root / 'serve.py').write_text(SERVE_SCRIPT)
   outside = root / 'outside'
-  outside.mkdir()
+  outside.mkdir(exist_ok=True)
   env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
   result = subprocess.run(
-      [sys.executable, '-I', str(root / 'serve.py'), str(root / 'job.json')],
+      [sys.executable, '-I', str(root / 'serve.py'),
+       str(root / f'{stem}.json')],
       cwd=str(outside), env=env, capture_output=True, text=True,
-      timeout=900, check=False)
+      timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:] + result.stdout
-  assert f'served {len(job["cases"])}' in result.stdout
-  return {name: dict(np.load(c['out'])) for name, c in job['cases'].items()}
+  assert 'served 1' in result.stdout
+  return dict(np.load(out))
 
 
 @pytest.mark.parametrize('name', sorted(CASES))
-def test_saved_model_serves_ids_and_text_like_the_python_model(
-    built, served, name):
-  case = _case(built, name)
-  python, got = case['python'], served[name]
+def test_saved_model_serves_ids_and_text_like_the_python_model(cases, name):
+  case = cases[name]
+  python, got = case['python'], case['served']
   kind = _kind(name)
   # The text signatures tokenize exactly as the training data path does.
   for key, want in python['text_ids'].items():
@@ -344,9 +350,8 @@ def test_saved_model_serves_ids_and_text_like_the_python_model(
     assert (got['serve_text/tag_ids'][3] == -1).any()  # The long text.
 
 
-def test_tagging_signature_names_the_tags(built, served):
-  _case(built, 'finetuning/tagging')
-  got = served['finetuning/tagging']
+def test_tagging_signature_names_the_tags(cases):
+  got = cases['finetuning/tagging']['served']
   params = esm.parse_config('finetuning/tagging', CASES['finetuning/tagging'][0])
   class_names = np.array([n.encode() for n in params.task.class_names])
   ids = got['serve_text/tag_ids']
@@ -357,8 +362,8 @@ def test_tagging_signature_names_the_tags(built, served):
 @pytest.mark.parametrize('name', ['pruning/sentence_prediction',
                                   'sparse_bert/sentence_prediction',
                                   'pruning/masked_lm'])
-def test_pruned_models_export_dense_kernels_with_zeros(built, name):
-  case = _case(built, name)
+def test_pruned_models_export_dense_kernels_with_zeros(cases, name):
+  case = cases[name]
   exported = case['exported']
   masks = case['masks']
   assert exported.folded and len(exported.folded) == len(masks.masks)
@@ -373,18 +378,28 @@ def test_pruned_models_export_dense_kernels_with_zeros(built, name):
     np.testing.assert_array_equal(variables[n] == 0, want[n] == 0)
 
 
-def test_token_drop_encoder_export_holds_no_importance_table(built):
-  exported = _case(built, 'token_drop_bert/pretraining')['exported']
+def test_token_drop_encoder_export_holds_no_importance_table(cases):
+  exported = cases['token_drop_bert/pretraining']['exported']
   assert exported.kind == 'encoder'
   loaded = tf.saved_model.load(exported.output_dir)
   assert loaded.variables
   assert not any('importance' in v.name for v in loaded.variables)
 
 
-def test_vocabulary_is_an_asset(built):
-  exported = _case(built, 'finetuning/sentence_prediction')['exported']
+def test_vocabulary_is_an_asset(cases):
+  exported = cases['finetuning/sentence_prediction']['exported']
   assert os.path.exists(os.path.join(exported.output_dir, 'assets',
                                      os.path.basename(VOCAB)))
+
+
+def _checkpoint_only(root, name):
+  """A folder with `run/`: a random checkpoint of the experiment's model."""
+  files, override, _ = CASES[name]
+  params = esm.parse_config(name, files, ','.join(override))
+  task, model = esm.build_task_model(params)
+  model(esm._dummy_inputs(esm.task_kind(task)), training=False)  # pylint: disable=protected-access
+  tf.train.Checkpoint(model=model).save(str(root / 'run' / 'ckpt'))
+  return root
 
 
 def _cli(*args, cwd=tu.REPO_ROOT):
@@ -410,8 +425,8 @@ def test_cli_bad_checkpoint_is_a_one_line_error(tmp_path):
   assert not (tmp_path / 'out').exists()
 
 
-def test_cli_classifier_export_of_pretraining_is_a_one_line_error(built):
-  folder = built['root'] / 'bert_pretraining'
+def test_cli_classifier_export_of_pretraining_is_a_one_line_error(tmp_path):
+  folder = _checkpoint_only(tmp_path, 'bert/pretraining')
   files, override, _ = CASES['bert/pretraining']
   result = _cli('--experiment=bert/pretraining',
                 *[f'--config_file={f}' for f in files],
@@ -421,8 +436,8 @@ def test_cli_classifier_export_of_pretraining_is_a_one_line_error(built):
   _one_line_error(result, 'pretraining experiment', '--export=encoder')
 
 
-def test_cli_checkpoint_of_another_model_is_a_one_line_error(built):
-  folder = built['root'] / 'finetuning_tagging'
+def test_cli_checkpoint_of_another_model_is_a_one_line_error(tmp_path):
+  folder = _checkpoint_only(tmp_path, 'finetuning/tagging')
   files, override, _ = CASES['finetuning/sentence_prediction']
   result = _cli('--experiment=finetuning/sentence_prediction',
                 *[f'--config_file={f}' for f in files],

@@ -399,7 +399,7 @@ def parse_config(experiment: str, config_files: Sequence[str] = (),
       params_override=params_override or '')
   try:
     return config_parser.parse_configuration(options)
-  except KeyError as e:
+  except (KeyError, LookupError) as e:
     raise ExportError(
         f'--experiment={experiment!r} is not a registered experiment '
         f'({_one_line(e)}).') from None
@@ -526,6 +526,17 @@ def _seq_length(task_config, seq_length: Optional[int]) -> int:
   return int(seq_length)
 
 
+def _check_output_dir(output_dir: str) -> None:
+  """Refuses to replace a folder that is not empty nor a SavedModel."""
+  if not output_dir:
+    raise ExportError('--output_dir is not set.')
+  if tf.io.gfile.isdir(output_dir) and tf.io.gfile.listdir(output_dir) and (
+      not tf.io.gfile.exists(os.path.join(output_dir, 'saved_model.pb'))):
+    raise ExportError(
+        f'--output_dir={output_dir!r} exists and is not a SavedModel; give '
+        'a new folder (an earlier export there is replaced).')
+
+
 def _sentence_pair(task_config, sentence_pair: Optional[bool]) -> bool:
   if sentence_pair is not None:
     return sentence_pair
@@ -569,7 +580,12 @@ def export(experiment: str, checkpoint: str, output_dir: str,
   if not config_files:
     params_yaml = export_hf._default_file(checkpoint, ('params.yaml',))  # pylint: disable=protected-access
     config_files = [params_yaml] if params_yaml else []
+  _check_output_dir(output_dir)
   params = parse_config(experiment, config_files, params_override)
+  # Cheap checks first: building and restoring the model takes a while.
+  vocab_file, lower_case = text_settings(params.task, vocab_file,
+                                         do_lower_case)
+  seq_length = _seq_length(params.task, seq_length)
   task, model = build_task_model(params)
   kind = task_kind(task)
   if what == 'classifier' and kind == 'pretraining':
@@ -579,9 +595,6 @@ def export(experiment: str, checkpoint: str, output_dir: str,
         'encoder, or export a fine-tuning run.')
   restore(model, path, kind)
   folded = fold_pruning_masks(model)
-  vocab_file, lower_case = text_settings(params.task, vocab_file,
-                                         do_lower_case)
-  seq_length = _seq_length(params.task, seq_length)
   if what == 'encoder' or kind == 'pretraining':
     encoder = model.checkpoint_items['encoder']
     module = Encoder(Encoder.Params(parse_sequence_length=seq_length,
