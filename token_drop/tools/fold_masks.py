@@ -17,11 +17,11 @@ update).
 
 With --saved_model_dir, a sentence prediction run (`sparse_bert/
 sentence_prediction`, `pruning/sentence_prediction`) is also exported whole,
-encoder and classifier head, as a SavedModel: tfm's plain BertClassifier built
-from the run's `task.model`, restored from the checkpoint, masks folded, and
-saved with tfm's serving module (`official.nlp.serving`), whose default
-signature `serve(input_word_ids, input_mask, input_type_ids)` returns the
-logits as `outputs`.
+encoder and classifier head, as a SavedModel by
+`token_drop.tools.export_saved_model` with the run's params.yaml: the task's
+model restored from the checkpoint, masks folded, tfm's serving signatures
+(default `serve(input_word_ids, input_mask, input_type_ids)` -> `outputs`,
+the logits) and `serve_text` on raw text.
 
 It also prints the storage of the encoder weights (all of them, and the
 pruned kernels alone): dense float32 bytes, gzip bytes of the same, and a
@@ -32,17 +32,17 @@ values; other tensors dense).
 import gzip
 import os
 import shutil
+import sys
 from typing import Any, Dict, Optional
 
 from absl import flags
 import numpy as np
 import tensorflow as tf
 
-from official.nlp.serving import export_savedmodel_util
-from official.nlp.serving import serving_modules
 from official.nlp.tasks import sentence_prediction
 from token_drop.core import errors
 from token_drop.tools import export_hf
+from token_drop.tools import export_saved_model
 from token_drop.tools import sparsity_report
 
 
@@ -148,15 +148,34 @@ def load_classifier_config(path: str) -> sentence_prediction.ModelConfig:
   return config
 
 
+def classifier_experiment(config_file: str) -> str:
+  """The experiment of a sentence prediction pruning run's params.yaml."""
+  task = export_hf._params_value(config_file, 'task')  # pylint: disable=protected-access
+  if isinstance(task, dict) and 'pruning' in task and 'model' in task:
+    return ('sparse_bert/sentence_prediction' if 'teacher' in task else
+            'pruning/sentence_prediction')
+  raise export_saved_model.ExportError(
+      f'{config_file}: no task.pruning and task.model; --saved_model_dir '
+      'exports sentence prediction pruning runs (sparse_bert/'
+      'sentence_prediction, pruning/sentence_prediction) only.')
+
+
 def export_classifier(checkpoint: str, saved_model_dir: str,
-                      config_file: Optional[str] = None) -> Dict[str, Any]:
+                      config_file: Optional[str] = None,
+                      experiment: Optional[str] = None) -> Dict[str, Any]:
   """Exports a pruned sentence classifier, masks folded, as a SavedModel.
+
+  A use of `token_drop.tools.export_saved_model` (its signatures: token ids,
+  tf.Example and raw text) with the run's params.yaml as the config.
 
   Args:
     checkpoint: A sentence prediction pruning run's checkpoint prefix or
       model_dir.
     saved_model_dir: Where the SavedModel goes.
     config_file: The run's params.yaml (default: beside the checkpoint).
+    experiment: The run's experiment (default: `sparse_bert/
+      sentence_prediction` if the config has a teacher, else
+      `pruning/sentence_prediction`).
 
   Returns:
     dict(checkpoint, output, sparsity, storage) with the storage of all the
@@ -166,26 +185,22 @@ def export_classifier(checkpoint: str, saved_model_dir: str,
   config_file = config_file or export_hf._default_file(  # pylint: disable=protected-access
       checkpoint, ('params.yaml',))
   if not config_file:
-    raise ValueError(f'{checkpoint}: no params.yaml beside the checkpoint; '
-                     'pass --encoder_config=PARAMS_YAML.')
-  model_config = load_classifier_config(config_file)
-  model = sentence_prediction.SentencePredictionTask(
-      sentence_prediction.SentencePredictionConfig(model=model_config)
-  ).build_model()
-  try:
-    tf.train.Checkpoint(model=model).read(
-        path).expect_partial().assert_existing_objects_matched()
-  except (AssertionError, ValueError) as e:
-    raise ValueError(f'{path}: its `model` does not fit task.model of '
-                     f'{config_file}: {str(e)[:500]}') from e
-  masks = sparsity_report.read_masks(path)
-  sparsity = _fold(model.weights, masks, path, config_file)
-  module = serving_modules.SentencePrediction(
-      serving_modules.SentencePrediction.Params(inputs_only=False), model)
-  output = export_savedmodel_util.export(
-      module, ['serve'], saved_model_dir, timestamped=False)
-  return dict(checkpoint=path, output=output, sparsity=sparsity,
-              storage=storage_bytes(model, set(masks)))
+    raise export_saved_model.ExportError(
+        f'{checkpoint}: no params.yaml beside the checkpoint; pass '
+        '--encoder_config=PARAMS_YAML.')
+  experiment = experiment or classifier_experiment(config_file)
+  exported = export_saved_model.export(
+      experiment, path, saved_model_dir, config_files=[config_file],
+      what='classifier')
+  if not exported.folded:
+    raise export_saved_model.ExportError(f'{path}: no pruning masks to fold.')
+  kernels = [v for v in exported.model.weights
+             if v.name.split(':')[0] in set(exported.folded)]
+  zeros = sum(int(np.sum(v.numpy() == 0)) for v in kernels)
+  size = sum(int(np.prod(v.shape)) for v in kernels)
+  return dict(checkpoint=path, output=exported.output_dir,
+              sparsity=zeros / size,
+              storage=storage_bytes(exported.model, set(exported.folded)))
 
 
 def _print_storage(what: str, s: Dict[str, int]) -> None:
@@ -206,12 +221,18 @@ def main(_):
         f'{s["pruned_gzip_bytes"]} bytes, bitmap+values '
         f'{s["pruned_sparse_bytes"]} bytes')
   if f.saved_model_dir:
-    exported = export_classifier(f.checkpoint, f.saved_model_dir,
-                                 f.encoder_config)
+    try:
+      exported = export_classifier(f.checkpoint, f.saved_model_dir,
+                                   f.encoder_config, f.experiment)
+    except export_saved_model.USER_ERRORS as e:
+      print(f'error: {" ".join(str(e).split())}', file=sys.stderr)
+      sys.exit(2)
     print(f'classifier with folded masks (sparsity '
           f'{exported["sparsity"]:.4f}) exported as a SavedModel to '
-          f'{exported["output"]} (signature serving_default: '
-          'input_word_ids, input_mask, input_type_ids -> outputs)')
+          f'{exported["output"]} (signatures: serving_default on '
+          'input_word_ids, input_mask, input_type_ids -> outputs; '
+          'serve_text on text -> logits, probabilities; see '
+          'token_drop.tools.export_saved_model)')
     _print_storage('classifier', exported['storage'])
 
 
@@ -224,6 +245,11 @@ if __name__ == '__main__':
                       'beside the checkpoint).')
   flags.DEFINE_string('saved_model_dir', None,
                       'Also export the whole classifier of a sentence '
-                      'prediction run, masks folded, as a SavedModel here.')
+                      'prediction run, masks folded, as a SavedModel here '
+                      '(with token_drop.tools.export_saved_model).')
+  flags.DEFINE_string('experiment', None,
+                      'The run\'s experiment for --saved_model_dir (default: '
+                      'sparse_bert/sentence_prediction if params.yaml has a '
+                      'teacher, else pruning/sentence_prediction).')
   flags.mark_flags_as_required(['checkpoint', 'output_dir'])
   errors.run_main(main)
