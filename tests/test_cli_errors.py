@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from official.nlp.configs import encoders
 import train
-import train_utils_for_tests as tu
+from token_drop.testing import train_utils as tu
 from token_drop.core import checkpoints
 from token_drop.core import config_parser
 from token_drop.core import errors

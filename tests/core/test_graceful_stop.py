@@ -12,7 +12,7 @@ import time
 import pytest
 import tensorflow as tf
 
-import train_utils_for_tests as tu
+from token_drop.testing import train_utils as tu
 from token_drop.core import graceful_stop
 from token_drop.tools import run_metrics
 

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from official.core import train_utils
 import train
-import train_utils_for_tests as tu
+from token_drop.testing import train_utils as tu
 from token_drop.core import config_parser
 
 

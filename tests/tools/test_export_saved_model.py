@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from official.nlp.data import classifier_data_lib
 from official.nlp.data import tagging_data_lib
-import train_utils_for_tests as tu
+from token_drop.testing import train_utils as tu
 from token_drop.data import finetuning_data
 from token_drop.tasks import narrow_bert as narrow_tasks
 from token_drop.tools import export_saved_model as esm
