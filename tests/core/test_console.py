@@ -41,15 +41,16 @@ def test_eval_line_puts_the_loss_first_and_drops_the_speed():
 
 
 def test_orbit_echo_is_dropped_and_other_output_kept():
+  # orbit's own helper: logs with absl and prints the same message.
+  orbit_log = orbit_controller._log  # pylint: disable=protected-access
   out = io.StringIO()
   with contextlib.redirect_stdout(out):
     with console.orbit_echo_dropped():
-      # orbit's own helper: logs with absl and prints the same message.
-      orbit_controller._log('train | step: 2 | output: {...}')  # pylint: disable=protected-access
+      orbit_log('train | step: 2 | output: {...}')
       print('a line of our own')
       with console.orbit_echo_dropped():  # re-entrant
         print('nested line')
-    orbit_controller._log('outside the block')  # pylint: disable=protected-access
+    orbit_log('outside the block')
   assert out.getvalue() == ('a line of our own\nnested line\n'
                             'outside the block\n')
 

@@ -166,6 +166,9 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
   try:
     status = tf.train.Checkpoint(model=model).read(path)
     status.assert_existing_objects_matched()
+    # The optimizer and step values are the Controller's to restore; without
+    # this, each one would log a warning when `status` is deleted.
+    status.expect_partial()
   except (ValueError, AssertionError, tf.errors.InvalidArgumentError) as e:
     problem = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
   if problem is None:
