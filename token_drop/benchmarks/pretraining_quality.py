@@ -88,6 +88,10 @@ def define_flags():
   flags.DEFINE_integer('max_predictions_per_seq', 20,
                        'Masked-LM predictions per sequence.')
   flags.DEFINE_integer('token_keep_k', 64, 'Token dropping: tokens kept.')
+  flags.DEFINE_float('token_loss_beta', None,
+                     "Token dropping: the importance table's moving-average "
+                     'factor (default: the encoder default, 0.995 as in the '
+                     'paper).')
   flags.DEFINE_integer('full_length_layers', 2,
                        'NarrowBERT: full-length layers before the narrow ones.')
   flags.DEFINE_integer('bort_num_layers', 4, 'Bort: student layers.')
@@ -196,6 +200,10 @@ def sizes_from_flags() -> Sizes:
   if not 0 < FLAGS.token_keep_k <= FLAGS.seq_length:
     raise ToolError(f'--token_keep_k={FLAGS.token_keep_k} must be in '
                     f'[1, --seq_length={FLAGS.seq_length}]')
+  if (FLAGS.token_loss_beta is not None
+      and not 0.0 <= FLAGS.token_loss_beta < 1.0):
+    raise ToolError(f'--token_loss_beta={FLAGS.token_loss_beta} must be in '
+                    '[0, 1)')
   if not 0 < FLAGS.full_length_layers < FLAGS.num_layers:
     raise ToolError(f'--full_length_layers={FLAGS.full_length_layers} must '
                     f'be in [1, --num_layers={FLAGS.num_layers})')
@@ -264,7 +272,10 @@ def bert_fields(s: Sizes, layers: Optional[int] = None,
 def encoder_override(method: str, s: Sizes) -> dict:
   """The method's encoder at the shared sizes (other fields: its defaults)."""
   if method == 'token_drop':
-    return {'type': 'any', 'any': dict(bert_fields(s), token_keep_k=s.keep)}
+    fields = dict(bert_fields(s), token_keep_k=s.keep)
+    if FLAGS.token_loss_beta is not None:
+      fields['token_loss_beta'] = FLAGS.token_loss_beta
+    return {'type': 'any', 'any': fields}
   if method == 'narrow_bert':
     return {'type': 'any', 'any': dict(
         bert_fields(s), full_length_layers=s.full_length_layers)}
@@ -605,7 +616,8 @@ def command_line() -> str:
   for name in ('methods', 'train_input', 'valid_input', 'vocab_file',
                'num_layers', 'hidden_size', 'num_attention_heads',
                'intermediate_size', 'seq_length', 'max_predictions_per_seq',
-               'token_keep_k', 'full_length_layers', 'bort_num_layers',
+               'token_keep_k', 'token_loss_beta', 'full_length_layers',
+               'bort_num_layers',
                'bort_intermediate_size', 'train_steps', 'batch_size',
                'learning_rate', 'warmup_proportion', 'eval_every',
                'eval_steps', 'seed', 'finetune_seeds', 'finetune_steps',
