@@ -6,7 +6,11 @@ on the first `--megabytes` of a corpus (cut at a document boundary), once
 per worker count, and prints MB/s and the speed-up over 1 worker. The
 outputs of the runs are compared byte for byte (they must be identical).
 Times are end to end, including the start of the spawned workers (each
-imports TensorFlow); `--workers=...` lists the counts to time.
+imports TensorFlow); `--workers=...` lists the counts to time. CPU seconds
+(this process plus its joined workers, from getrusage) are reported too:
+on a shared machine the wall-clock speed-up measures the other jobs as much
+as this code, while MB per CPU-second at N workers vs 1 shows the overhead
+that parallelism adds (on N idle cores the speed-up is N times that ratio).
 
 Corpus: the public-domain corpus in ../shared/data/corpus if present (for
 benchmarking only), else the bundled demo corpus repeated.
@@ -17,6 +21,7 @@ Usage (from the repository root):
 """
 
 import os
+import resource
 import tempfile
 import time
 
@@ -66,10 +71,19 @@ def make_corpus(path: str, megabytes: float) -> str:
   return source
 
 
+def _cpu_seconds() -> float:
+  """CPU time of this process and its finished (joined) workers."""
+  own = resource.getrusage(resource.RUSAGE_SELF)
+  children = resource.getrusage(resource.RUSAGE_CHILDREN)
+  return (own.ru_utime + own.ru_stime + children.ru_utime +
+          children.ru_stime)
+
+
 def _timed(fn):
-  start = time.perf_counter()
+  """Returns (wall seconds, CPU seconds incl. workers, result) of fn()."""
+  start, start_cpu = time.perf_counter(), _cpu_seconds()
   result = fn()
-  return time.perf_counter() - start, result
+  return (time.perf_counter() - start, _cpu_seconds() - start_cpu, result)
 
 
 def run(directory: str) -> str:
@@ -82,16 +96,16 @@ def run(directory: str) -> str:
   for workers in map(int, FLAGS.workers):
     files = cpd.shard_paths(os.path.join(directory, f'w{workers}', 'train'),
                             8)
-    seconds, _ = _timed(lambda: cpd.create_pretraining_data(
+    seconds, cpu, _ = _timed(lambda: cpd.create_pretraining_data(
         [corpus], files, tokenizer, cpd.ProcessorText(False, True),
         max_seq_length=128, max_predictions_per_seq=20,
         dupe_factor=FLAGS.masking_rounds, use_next_sentence_label=False,
         use_v2_feature_names=True, num_workers=workers, resume=False))
     outputs[workers] = [open(f, 'rb').read() for f in files]
-    rows.append(('create_pretraining_data', workers, seconds))
-    seconds, counts[workers] = _timed(lambda: build_vocab.count_words(
+    rows.append(('create_pretraining_data', workers, seconds, cpu))
+    seconds, cpu, counts[workers] = _timed(lambda: build_vocab.count_words(
         [corpus], num_workers=workers, unit_bytes=1 << 20))
-    rows.append(('build_vocab word counting', workers, seconds))
+    rows.append(('build_vocab word counting', workers, seconds, cpu))
     print(rows[-2:], flush=True)
   first = int(FLAGS.workers[0])
   same = all(outputs[w] == outputs[first] and counts[w] == counts[first]
@@ -101,13 +115,15 @@ def run(directory: str) -> str:
            f'dupe_factor {FLAGS.masking_rounds}, 8 shards; build_vocab: word '
            'counting in 1 MB ranges (the WordPiece learner that follows is '
            'single-process).', '',
-           '| tool | workers | seconds | MB/s | speed-up |',
-           '|---|---|---|---|---|']
-  base = {tool: s for tool, w, s in rows if w == first}
-  for tool, workers, seconds in rows:
+           '| tool | workers | wall s | MB/s | speed-up (wall) | CPU-s '
+           '(all processes) | MB per CPU-s |',
+           '|---|---|---|---|---|---|---|']
+  base = {tool: s for tool, w, s, _ in rows if w == first}
+  for tool, workers, seconds, cpu in rows:
     lines.append(f'| {tool} | {workers} | {seconds:.1f} | '
-                 f'{megabytes / seconds:.2f} | '
-                 f'{base[tool] / seconds:.2f}x |')
+                 f'{megabytes / seconds:.3g} | '
+                 f'{base[tool] / seconds:.2f}x | {cpu:.1f} | '
+                 f'{megabytes / cpu:.3g} |')
   lines.append('')
   lines.append('Outputs identical for every worker count: '
                f'{"yes" if same else "NO"}.')
