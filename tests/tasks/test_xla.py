@@ -220,6 +220,9 @@ def _param(experiment):
   return pytest.param(experiment, id=f'{family}-{experiment}')
 
 
+# XLA compiles of a train step take 30 s to minutes on a 2-core machine.
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
 @pytest.mark.parametrize('experiment', [_param(e) for e in EXPERIMENTS])
 def test_train_and_validation_steps_compile_with_xla(experiment):
   tf_keras.mixed_precision.set_global_policy('float32')
