@@ -348,8 +348,8 @@ def test_tool_mistakes_are_one_error_line(tmp_path, capsys):
   assert not (tmp_path / 'hf2').exists()
 
 
-def _run(args, tmp_path):
-  return subprocess.run([sys.executable] + args, cwd=tu.REPO_ROOT,
+def _run(command, tmp_path):
+  return subprocess.run(command, cwd=tu.REPO_ROOT,
                         capture_output=True, text=True, timeout=300,
                         check=False, env=dict(os.environ, TMPDIR=str(tmp_path)))
 
@@ -385,22 +385,25 @@ def test_train_cli_reports_user_errors(tmp_path):
 def test_data_and_tool_clis_report_user_errors(tmp_path):
   out = tmp_path / 'out.tfrecord'
   _assert_cli_error(_run([
-      '-m', 'token_drop.data.create_pretraining_data',
+      sys.executable, '-m', 'token_drop.data.create_pretraining_data',
       '--input_file=/no/such/corpus.txt', f'--vocab_file={VOCAB}',
       f'--output_file={out}', '--max_seq_length=16',
       '--max_predictions_per_seq=20'], tmp_path),
                     '--max_predictions_per_seq=20')
   _assert_cli_error(_run([
-      '-m', 'token_drop.data.create_finetuning_data', '--task=classification',
+      sys.executable, '-m', 'token_drop.data.create_finetuning_data',
+      '--task=classification',
       '--input_file=/no/such/train.tsv', f'--vocab_file={VOCAB}',
       f'--output_file={out}'], tmp_path), '/no/such/train.tsv')
   assert not out.exists()
   hf_dir = _truncated_hf_dir(str(tmp_path / 'hf'))
   _assert_cli_error(_run([
-      '-m', 'token_drop.tools.import_hf', f'--hf_dir={hf_dir}',
+      sys.executable, '-m', 'token_drop.tools.import_hf',
+      f'--hf_dir={hf_dir}',
       f'--output_dir={tmp_path / "imported"}'], tmp_path), 'truncated')
   _assert_cli_error(_run([
-      '-m', 'token_drop.tools.export_hf', f'--checkpoint={tmp_path}',
+      sys.executable, '-m', 'token_drop.tools.export_hf',
+      f'--checkpoint={tmp_path}',
       f'--output_dir={tmp_path / "exported"}'], tmp_path),
                     'the folder has no checkpoint')
   assert not (tmp_path / 'imported').exists()

@@ -14,9 +14,9 @@ from typing import Dict, List, Optional, Set, Type
 from absl import logging
 import tensorflow as tf
 
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 from token_drop.core import errors
 
-_VALUE_SUFFIX = '/.ATTRIBUTES/VARIABLE_VALUE'
 
 
 class InitCheckpointError(errors.UserError):
@@ -66,9 +66,35 @@ def resolve_checkpoint(path: str, what: str = '--checkpoint',
 
 
 def _encoder_shapes(path: str) -> Dict[str, List[int]]:
-  return {name: shape for name, shape in tf.train.list_variables(path)
-          if name.startswith('encoder/') and name.endswith(_VALUE_SUFFIX)
-          and '.OPTIMIZER_SLOT' not in name}
+  """Variables under the checkpoint's `encoder` item: path -> shape.
+
+  Paths are taken in the object graph from the `encoder` node, not from the
+  checkpoint keys: a variable shared with another item (e.g. the word
+  embeddings with `masked_lm`) is keyed under whichever path was found
+  first.
+  """
+  reader = tf.train.load_checkpoint(path)
+  graph = trackable_object_graph_pb2.TrackableObjectGraph()
+  graph.ParseFromString(reader.get_tensor('_CHECKPOINTABLE_OBJECT_GRAPH'))
+  shapes = reader.get_variable_to_shape_map()
+  starts = [c.node_id for c in graph.nodes[0].children
+            if c.local_name == 'encoder']
+  if not starts:
+    return {}
+  paths = {starts[0]: 'encoder'}
+  queue = [starts[0]]
+  found = {}
+  while queue:
+    node_id = queue.pop(0)
+    node = graph.nodes[node_id]
+    for attribute in node.attributes:
+      if attribute.name == 'VARIABLE_VALUE':
+        found[paths[node_id]] = shapes.get(attribute.checkpoint_key, [])
+    for child in node.children:
+      if child.node_id not in paths:
+        paths[child.node_id] = f'{paths[node_id]}/{child.local_name}'
+        queue.append(child.node_id)
+  return found
 
 
 def _layer_count(keys: Set[str]) -> int:
@@ -78,7 +104,7 @@ def _layer_count(keys: Set[str]) -> int:
 
 
 def _short(keys: Set[str], count: int = 3) -> List[str]:
-  return [k[:-len(_VALUE_SUFFIX)] for k in sorted(keys)[:count]]
+  return sorted(keys)[:count]
 
 
 def _build(encoder: tf.Module) -> bool:
