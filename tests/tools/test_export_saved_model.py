@@ -301,7 +301,7 @@ def _serve(root, name, case):
       timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:] + result.stdout
   assert 'served 1' in result.stdout
-  return dict(np.load(out))
+  return dict(np.load(out, allow_pickle=True))  # Strings: object arrays.
 
 
 @pytest.mark.parametrize('name', sorted(CASES))

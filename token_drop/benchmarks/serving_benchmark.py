@@ -22,7 +22,6 @@ jobs on a shared machine).
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
