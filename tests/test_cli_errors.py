@@ -408,3 +408,17 @@ def test_data_and_tool_clis_report_user_errors(tmp_path):
                     'the folder has no checkpoint')
   assert not (tmp_path / 'imported').exists()
   assert not (tmp_path / 'exported').exists()
+
+
+def test_ctrl_c_outside_training_is_one_line(capsys):
+  """Ctrl-C while a CLI starts (before any training loop) is no traceback."""
+
+  def interrupted_main(argv):
+    del argv
+    raise KeyboardInterrupt
+
+  with pytest.raises(SystemExit) as exit_info:
+    errors.call(interrupted_main, ['cli'])
+  assert exit_info.value.code == errors.INTERRUPT_EXIT_CODE == 130
+  err = capsys.readouterr().err
+  assert err.strip().splitlines() == ['interrupted (Ctrl-C)']

@@ -20,6 +20,8 @@ import yaml
 
 # The exit code of a user error (argparse and absl use 2 for bad usage too).
 EXIT_CODE = 2
+# The shell's code for a run ended by SIGINT (128 + 2).
+INTERRUPT_EXIT_CODE = 130
 
 
 class UserError(ValueError):
@@ -71,11 +73,20 @@ def parse_flags(argv: List[str]) -> List[str]:
 
 def call(main: Callable[[List[str]], Optional[int]],
          argv: List[str]) -> Optional[int]:
-  """Runs `main(argv)`, reporting a user error (`report`) instead of raising."""
+  """Runs `main(argv)`, reporting a user error (`report`) instead of raising.
+
+  Ctrl-C outside a training loop (during imports of the model, config
+  parsing, data preparation) ends with one line and exit code 130 instead
+  of a traceback; inside `train.py`'s loop `graceful_stop` handles it first.
+  """
   try:
     return main(argv)
   except USER_ERRORS as e:
     report(e)
+  except KeyboardInterrupt:
+    sys.stdout.flush()
+    print('interrupted (Ctrl-C)', file=sys.stderr, flush=True)
+    sys.exit(INTERRUPT_EXIT_CODE)
 
 
 def run_main(main: Callable[[List[str]], Optional[int]],
