@@ -368,7 +368,7 @@ def test_pruned_models_export_dense_kernels_with_zeros(cases, name):
   masks = case['masks']
   assert exported.folded and len(exported.folded) == len(masks.masks)
   loaded = tf.saved_model.load(exported.output_dir)
-  variables = {v.name.split(':')[0]: v.numpy() for v in loaded.variables}
+  variables = {v.name.split(':')[0]: v.numpy() for v in loaded.model.variables}
   assert not any('pruning_mask' in n for n in variables), sorted(variables)
   want = {k.name.split(':')[0]: m.numpy()
           for k, m in zip(masks.kernels, masks.masks)}
@@ -382,8 +382,8 @@ def test_token_drop_encoder_export_holds_no_importance_table(cases):
   exported = cases['token_drop_bert/pretraining']['exported']
   assert exported.kind == 'encoder'
   loaded = tf.saved_model.load(exported.output_dir)
-  assert loaded.variables
-  assert not any('importance' in v.name for v in loaded.variables)
+  assert loaded.model.variables
+  assert not any('importance' in v.name for v in loaded.model.variables)
 
 
 def test_vocabulary_is_an_asset(cases):
