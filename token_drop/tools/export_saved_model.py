@@ -64,10 +64,8 @@ import contextlib
 import dataclasses
 import io
 import os
-import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from absl import app
 from absl import flags
 from absl import logging
 import tensorflow as tf
@@ -89,13 +87,13 @@ from official.nlp.tasks import sentence_prediction
 from official.nlp.tasks import tagging
 from token_drop.core import checkpoints
 from token_drop.core import config_parser
-from token_drop.data import checks
+from token_drop.core import errors
 from token_drop.tools import export_hf
 
 EXPORT_KINDS = ('auto', 'classifier', 'encoder')
 
 
-class ExportError(ValueError):
+class ExportError(errors.UserError):
   """The export cannot be done as asked (one-line message)."""
 
 
@@ -628,9 +626,6 @@ def export(experiment: str, checkpoint: str, output_dir: str,
                   folded=folded, seq_length=seq_length)
 
 
-USER_ERRORS = (ExportError, config_parser.ConfigError, checks.InputDataError)
-
-
 def define_flags():
   flags.DEFINE_string('experiment', None, 'A registered experiment (as '
                       'train.py\'s --experiment).')
@@ -660,15 +655,11 @@ def define_flags():
 
 def main(_):
   f = flags.FLAGS
-  try:
-    exported = export(
-        f.experiment, f.checkpoint, f.output_dir, config_files=f.config_file
-        or (), params_override=f.params_override, seq_length=f.seq_length,
-        vocab_file=f.vocab_file, do_lower_case=f.do_lower_case,
-        what=f.export, sentence_pair=f.sentence_pair)
-  except USER_ERRORS as e:
-    print(f'error: {_one_line(e)}', file=sys.stderr)
-    sys.exit(2)
+  exported = export(
+      f.experiment, f.checkpoint, f.output_dir, config_files=f.config_file
+      or (), params_override=f.params_override, seq_length=f.seq_length,
+      vocab_file=f.vocab_file, do_lower_case=f.do_lower_case,
+      what=f.export, sentence_pair=f.sentence_pair)
   folded = (f', {len(exported.folded)} pruning masks folded'
             if exported.folded else '')
   print(f'exported {exported.kind} of {f.experiment} to '
@@ -679,4 +670,4 @@ def main(_):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

@@ -32,7 +32,6 @@ values; other tensors dense).
 import gzip
 import os
 import shutil
-import sys
 from typing import Any, Dict, Optional
 
 from absl import flags
@@ -221,12 +220,8 @@ def main(_):
         f'{s["pruned_gzip_bytes"]} bytes, bitmap+values '
         f'{s["pruned_sparse_bytes"]} bytes')
   if f.saved_model_dir:
-    try:
-      exported = export_classifier(f.checkpoint, f.saved_model_dir,
-                                   f.encoder_config, f.experiment)
-    except export_saved_model.USER_ERRORS as e:
-      print(f'error: {" ".join(str(e).split())}', file=sys.stderr)
-      sys.exit(2)
+    exported = export_classifier(f.checkpoint, f.saved_model_dir,
+                                 f.encoder_config, f.experiment)
     print(f'classifier with folded masks (sparsity '
           f'{exported["sparsity"]:.4f}) exported as a SavedModel to '
           f'{exported["output"]} (signatures: serving_default on '
