@@ -25,11 +25,11 @@ import resource
 import tempfile
 import time
 
-from absl import app
 from absl import flags
 
 from official.nlp.tools import tokenization
 from token_drop.benchmarks import common
+from token_drop.core import errors
 from token_drop.data import build_vocab
 from token_drop.data import create_pretraining_data as cpd
 
@@ -151,4 +151,4 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

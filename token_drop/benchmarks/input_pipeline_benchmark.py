@@ -34,7 +34,6 @@ import tempfile
 import time
 from typing import Dict, List
 
-from absl import app
 from absl import flags
 import tensorflow as tf
 
@@ -42,6 +41,7 @@ from official.modeling import performance
 from official.nlp.tools import tokenization
 from token_drop.benchmarks import common
 from token_drop.benchmarks import token_drop_benchmark
+from token_drop.core import errors
 from token_drop.data import create_pretraining_data as cpd
 from token_drop.data import pretrain_dataloader
 from token_drop.tasks import masked_lm
@@ -214,4 +214,4 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

@@ -36,7 +36,6 @@ import statistics
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
@@ -51,6 +50,7 @@ from official.nlp.configs import encoders
 import experiments  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
+from token_drop.core import errors
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm
 
@@ -416,12 +416,12 @@ def main(argv):
                       ('batch_size', FLAGS.batch_size),
                       ('rounds', FLAGS.rounds)):
     if value < 1:
-      raise app.UsageError(f'--{name}={value}: expected a positive integer')
+      raise errors.UserError(f'--{name}={value}: expected a positive integer')
   for name, values, allowed in (('methods', FLAGS.methods, METHODS),
                                 ('precisions', FLAGS.precisions, PRECISIONS)):
     bad = sorted(set(values) - set(allowed))
     if bad:
-      raise app.UsageError(f'--{name}: unknown {bad}; expected a subset of '
+      raise errors.UserError(f'--{name}: unknown {bad}; expected a subset of '
                            f'{", ".join(allowed)}')
   start = time.time()
   table = ''
@@ -458,4 +458,4 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  errors.run_main(main)

@@ -29,12 +29,12 @@ import textwrap
 import time
 from typing import Dict, List
 
-from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
 
 from token_drop.benchmarks import common
+from token_drop.core import errors
 from token_drop.tools import export_saved_model
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -238,7 +238,8 @@ def main(_):
         f'the in-Python one.\n\n`{command}`\n\n{text}\n\n{note}\n')
 
 
-if __name__ == '__main__':
+def define_flags():
+  """Defines the benchmark's flags (only when run as a script)."""
   flags.DEFINE_list('models', ['bert', 'narrow_bert', 'bort'],
                     f'Models among {sorted(MODELS)} (bert is the reference).')
   flags.DEFINE_list('seq_lengths', ['128', '512'], 'Sequence lengths.')
@@ -250,4 +251,8 @@ if __name__ == '__main__':
   flags.DEFINE_bool('update_docs', False,
                     'Write the table as the `## Serving` section of '
                     'docs/benchmarks.md.')
-  app.run(main)
+
+
+if __name__ == '__main__':
+  define_flags()
+  errors.run_main(main)
