@@ -7,9 +7,8 @@ checks a fine-tuning run's `task.init_checkpoint` against the built encoder.
 """
 
 import os
-import re
 import tempfile
-from typing import Dict, List, Optional, Set, Type
+from typing import Dict, List, Optional, Set, Tuple, Type
 
 from absl import logging
 import tensorflow as tf
@@ -65,13 +64,18 @@ def resolve_checkpoint(path: str, what: str = '--checkpoint',
               f'exist); {expected}.')
 
 
-def _encoder_shapes(path: str) -> Dict[str, List[int]]:
-  """Variables under the checkpoint's `encoder` item: path -> shape.
+def _encoder_variables(path: str) -> Dict[str, Tuple[Set[str], List[int]]]:
+  """Variables under the checkpoint's `encoder` item, with all their paths.
 
   Paths are taken in the object graph from the `encoder` node, not from the
-  checkpoint keys: a variable shared with another item (e.g. the word
-  embeddings with `masked_lm`) is keyed under whichever path was found
-  first.
+  checkpoint keys, and every path to a variable is kept: a variable can be
+  reachable under several names (tfm's functional `bert` encoder tracks its
+  layers as `layer_with_weights-N` and as `_embedding_layer`, ...; the word
+  embeddings are shared with `masked_lm`), and TensorFlow restores through
+  any of them.
+
+  Returns:
+    checkpoint key -> (its paths below `encoder`, its shape).
   """
   reader = tf.train.load_checkpoint(path)
   graph = trackable_object_graph_pb2.TrackableObjectGraph()
@@ -81,26 +85,30 @@ def _encoder_shapes(path: str) -> Dict[str, List[int]]:
             if c.local_name == 'encoder']
   if not starts:
     return {}
-  paths = {starts[0]: 'encoder'}
-  queue = [starts[0]]
   found = {}
+  queue = [(starts[0], 'encoder', frozenset([starts[0]]))]
   while queue:
-    node_id = queue.pop(0)
+    node_id, node_path, seen = queue.pop(0)
     node = graph.nodes[node_id]
     for attribute in node.attributes:
       if attribute.name == 'VARIABLE_VALUE':
-        found[paths[node_id]] = shapes.get(attribute.checkpoint_key, [])
+        paths, _ = found.setdefault(
+            attribute.checkpoint_key,
+            (set(), shapes.get(attribute.checkpoint_key, [])))
+        paths.add(node_path)
     for child in node.children:
-      if child.node_id not in paths:
-        paths[child.node_id] = f'{paths[node_id]}/{child.local_name}'
-        queue.append(child.node_id)
+      # Optimizer slots hang below variables; cycles are cut by `seen`.
+      if child.node_id not in seen and not child.local_name.startswith('.'):
+        queue.append((child.node_id, f'{node_path}/{child.local_name}',
+                      seen | {child.node_id}))
   return found
 
 
-def _layer_count(keys: Set[str]) -> int:
-  """Transformer layers among checkpoint keys (those with an attention)."""
-  return len({re.sub(r'/_attention_layer/.*', '', k) for k in keys
-              if '/_attention_layer/' in k})
+def _layer_count(variables: Dict[str, Tuple[Set[str], List[int]]]) -> int:
+  """Transformer layers among the variables (one attention query each)."""
+  return sum(1 for paths, _ in variables.values()
+             if any(p.endswith('/_attention_layer/_query_dense/kernel')
+                    for p in paths))
 
 
 def _short(keys: Set[str], count: int = 3) -> List[str]:
@@ -144,8 +152,8 @@ def check_encoder_init(encoder: tf.Module, init_checkpoint: str,
   if not init_checkpoint:
     return None
   path = resolve_checkpoint(init_checkpoint, key, InitCheckpointError)
-  found_shapes = _encoder_shapes(path)
-  if not found_shapes:
+  found_vars = _encoder_variables(path)
+  if not found_vars:
     raise InitCheckpointError(
         f'{key}={path!r} has no `encoder` item; expected a pretraining '
         'model_dir or an import_hf output folder.')
@@ -154,26 +162,33 @@ def check_encoder_init(encoder: tf.Module, init_checkpoint: str,
                     'variables on first use only.', key)
     return path
   with tempfile.TemporaryDirectory() as tmp:
-    own_shapes = _encoder_shapes(tf.train.Checkpoint(encoder=encoder).write(
+    own_vars = _encoder_variables(tf.train.Checkpoint(encoder=encoder).write(
         os.path.join(tmp, 'encoder')))
-  found, own = set(found_shapes), set(own_shapes)
-  for name in sorted(found & own):
-    if list(found_shapes[name]) != list(own_shapes[name]):
+  by_path = {p: k for k, (paths, _) in found_vars.items() for p in paths}
+  matched = set()
+  missing = set()
+  for paths, shape in own_vars.values():
+    keys = {by_path[p] for p in paths if p in by_path}
+    if not keys:
+      missing.add(min(paths))
+      continue
+    found_key = min(keys)
+    matched.add(found_key)
+    if list(found_vars[found_key][1]) != list(shape):
       raise InitCheckpointError(
-          f'{key}={path!r} does not fit task.model.encoder: '
-          f'{_short({name}, 1)[0]} has shape {found_shapes[name]} in the '
-          f'checkpoint, {own_shapes[name]} in the model. Use the encoder '
-          'config of the run that wrote it.')
-  missing, extra = own - found, found - own
+          f'{key}={path!r} does not fit task.model.encoder: {min(paths)} has '
+          f'shape {found_vars[found_key][1]} in the checkpoint, {shape} in '
+          'the model. Use the encoder config of the run that wrote it.')
+  extra = {min(found_vars[k][0]) for k in set(found_vars) - matched}
   if partial or not (missing or extra):
     return path
-  layers_found, layers_own = _layer_count(found), _layer_count(own)
+  layers_found, layers_own = _layer_count(found_vars), _layer_count(own_vars)
   if layers_found != layers_own:
     what = (f'the checkpoint holds {layers_found} transformer layers, the '
             f'model {layers_own}')
   elif missing:
-    what = (f'{len(missing)} of the model\'s {len(own)} encoder variables '
-            f'are not in it, e.g. {_short(missing)}')
+    what = (f'{len(missing)} of the model\'s {len(own_vars)} encoder '
+            f'variables are not in it, e.g. {_short(missing)}')
   else:
     what = (f'{len(extra)} of its encoder variables have no place in the '
             f'model, e.g. {_short(extra)}')
