@@ -53,7 +53,8 @@ import gin
 import tensorflow as tf
 
 # pylint: disable=unused-import
-import experiments  # Registers this project's and tfm's experiments.
+# Registers this project's and tfm's experiments.
+import experiments  # noqa: F401
 # pylint: enable=unused-import
 from official.common import distribute_utils
 from official.common import flags as tfm_flags
@@ -231,6 +232,7 @@ def _save_and_exit(checkpoint_manager, trainer, stop, stop_request):
 
 
 def main(_):
+  """Trains and/or evaluates the experiment the flags describe."""
   # One progress line per loop and each log line once; --verbosity=0 shows
   # every INFO line (orbit's per-loop metrics dicts included).
   console.quiet_logs(verbosity_given=FLAGS['verbosity'].present)
@@ -252,6 +254,7 @@ def main(_):
 
 
 def define_flags():
+  """Defines tfm's flags; experiment, mode, model_dir required."""
   tfm_flags.define_flags()
   flags.mark_flags_as_required(['experiment', 'mode', 'model_dir'])
 

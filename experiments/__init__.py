@@ -20,13 +20,13 @@ their config modules; each module of this package registers one method family.
 """
 
 # pylint: disable=unused-import
-from official.nlp.configs import finetuning_experiments
-from official.nlp.configs import pretraining_experiments
-from token_drop.data import pretrain_dataloader
-from experiments import bort
-from experiments import budget_bert
-from experiments import token_drop_bert
-from experiments import finetuning
-from experiments import narrow_bert
-from experiments import sparse_bert
+from official.nlp.configs import finetuning_experiments  # noqa: F401
+from official.nlp.configs import pretraining_experiments  # noqa: F401
+from token_drop.data import pretrain_dataloader  # noqa: F401
+from experiments import bort  # noqa: F401
+from experiments import budget_bert  # noqa: F401
+from experiments import token_drop_bert  # noqa: F401
+from experiments import finetuning  # noqa: F401
+from experiments import narrow_bert  # noqa: F401
+from experiments import sparse_bert  # noqa: F401
 # pylint: enable=unused-import

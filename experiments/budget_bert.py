@@ -12,8 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Budget pretraining (24-hour BERT, Izsak et al. 2021; ExtremeBERT):
-`budget_bert/pretraining`, and fine-tuning its encoder:
+"""Budget pretraining (24-hour BERT, Izsak et al. 2021; ExtremeBERT).
+
+Experiments: `budget_bert/pretraining`, and fine-tuning its encoder:
 `budget_bert/sentence_prediction`, `budget_bert/tagging`.
 
 BERT-large shape with pre-layer-norm and the reference's final LayerNorm

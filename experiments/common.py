@@ -54,7 +54,8 @@ def pretrain_data(is_training: bool, global_batch_size: int, seq_length: int,
 
 
 def adamw_polynomial(initial_learning_rate: float, decay_steps: int,
-                     warmup_steps: int, **adamw) -> optimization.OptimizationConfig:
+                     warmup_steps: int,
+                     **adamw) -> optimization.OptimizationConfig:
   """AdamW with linear warmup then linear decay to zero.
 
   Args:

@@ -18,9 +18,9 @@
 `bert/sentence_prediction` and `bert/tagging` (same tasks, optimizer and
 metrics; the task configs add `init_checkpoint_partial`) with data configs
 that also accept a `source_path` to a raw file, converted to TFRecords and
-cached on first use (token_drop.data.finetuning_dataloader). `input_path` TFRecords keep working,
-and tfm's `bert/*` experiments read the TFRecords written by
-`python -m token_drop.data.create_finetuning_data`.
+cached on first use (token_drop.data.finetuning_dataloader). `input_path`
+TFRecords keep working, and tfm's `bert/*` experiments read the TFRecords
+written by `python -m token_drop.data.create_finetuning_data`.
 
 Any checkpoint with an `encoder` item fits `task.init_checkpoint`: pretraining
 model_dirs of this package and tfm, and `token_drop.tools.import_hf` outputs;
@@ -38,7 +38,7 @@ from token_drop.data import finetuning_dataloader
 from token_drop.tasks import sentence_prediction as classifier_tasks
 from token_drop.tasks import tagging as tagging_tasks
 # Registers `gelu_exact`, the activation of imported Hugging Face encoders.
-from token_drop.layers import gelu_exact  # pylint: disable=unused-import
+from token_drop.layers import gelu_exact  # noqa: F401  # pylint: disable=unused-import
 
 
 def _as_config(config, cls):

@@ -46,7 +46,8 @@ from token_drop.layers import pruning as pruning_lib
 from token_drop.tasks import pruning as pruning_tasks
 from token_drop.tasks import sparse_bert
 
-BERT_BASE = encoders.EncoderConfig(type='bert', bert=encoders.BertEncoderConfig())
+BERT_BASE = encoders.EncoderConfig(
+    type='bert', bert=encoders.BertEncoderConfig())
 
 
 def _paper_pruning() -> pruning_lib.PruningConfig:

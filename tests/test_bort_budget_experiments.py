@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.core import train_utils
 from official.nlp.configs import encoders
@@ -30,7 +31,8 @@ from token_drop.core import config_parser
 from token_drop.encoders import pre_ln_bert
 from token_drop.testing import train_utils as tu
 
-BORT_DEMO = os.path.join('configs', 'demo', 'bort_pretraining_distillation.yaml')
+BORT_DEMO = os.path.join('configs', 'demo',
+                         'bort_pretraining_distillation.yaml')
 SENTENCE_DEMO = os.path.join('configs', 'demo', 'sentence_prediction_demo.yaml')
 BUDGET_DEMO = os.path.join('configs', 'demo', 'budget_bert_pretraining.yaml')
 

@@ -27,7 +27,8 @@ from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
 import yaml
 
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.core import task_factory
 from official.modeling.hyperparams import params_dict

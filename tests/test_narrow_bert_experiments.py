@@ -26,7 +26,8 @@ import pytest
 import tensorflow as tf
 import yaml
 
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.core import export_base
 from official.core import task_factory

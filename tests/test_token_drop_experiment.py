@@ -22,7 +22,8 @@ import pytest
 import tensorflow as tf
 
 from official.core import train_utils
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import config_parser
 from token_drop.core import preflight
 from token_drop.data import pretrain_dataloader

@@ -12,4 +12,4 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""token_drop: efficient BERT pretraining and inference for the TF Model Garden."""
+"""token_drop: efficient BERT pretraining and inference for TF Model Garden."""

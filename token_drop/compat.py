@@ -150,7 +150,7 @@ def encoder_embedding_sublayers(encoder) -> EmbeddingSublayers:
 
 
 def encoder_sum_embeddings(encoder, word_ids, type_ids, word_embeddings):
-  """word + position + type embeddings, as BertEncoderV2's `call` sums them.
+  """Word + position + type embeddings, as BertEncoderV2's `call` sums them.
 
   Why private: BertEncoderV2's `call` runs the embeddings and every layer at
   once; `_get_embeddings` is its only entry to the embedding part alone.

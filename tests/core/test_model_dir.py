@@ -27,7 +27,8 @@ import pytest
 import tensorflow as tf
 
 from official.core import exp_factory
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import model_dir as model_dir_lib
 from token_drop.testing import train_utils as tu
 

@@ -23,7 +23,8 @@ import os
 
 import pytest
 
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from official.core import train_utils
 from token_drop.core import config_parser
 from token_drop.core import model_dir as model_dir_lib

@@ -20,7 +20,8 @@ import tf_keras
 
 from official.core import config_definitions as cfg
 from official.core import exp_factory
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import reproducibility
 
 

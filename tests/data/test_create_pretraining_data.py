@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests for token_drop.data.create_pretraining_data on a slice of the corpus."""
+"""Tests token_drop.data.create_pretraining_data on a slice of the corpus."""
 
 import itertools
 import os
@@ -355,7 +355,7 @@ def test_check_vocab_names_missing_tokens(tmp_path):
 
 @pytest.mark.slow
 def test_cli_vocab_then_tfrecords(corpus, tmp_path):
-  """A user without a vocabulary: build_vocab, then TFRecords, then train data."""
+  """A user without a vocabulary: build_vocab, TFRecords, then train data."""
   path, _ = corpus
   vocab = tmp_path / 'vocab' / 'vocab.txt'
   result = subprocess.run(

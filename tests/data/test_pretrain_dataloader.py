@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests for token_drop.data.pretrain_dataloader: masking and the text loader."""
+"""Tests token_drop.data.pretrain_dataloader: masking and the text loader."""
 
 import os
 

@@ -215,8 +215,8 @@ def test_dense_inputs_without_support_are_reported(name):
 
 @pytest.mark.parametrize('name', sorted(ENCODERS))
 def test_get_config_from_config_and_json(name):
-  encoder = ENCODERS[name](inner_activation='relu', initializer='glorot_uniform',
-                           embedding_width=16)
+  encoder = ENCODERS[name](inner_activation='relu',
+                           initializer='glorot_uniform', embedding_width=16)
   clone = type(encoder).from_config(encoder.get_config())
   assert clone.get_config() == encoder.get_config()
   # The config can be forced to JSON (tfm's test does model.to_json()).

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""NarrowBertEncoder: BERT equivalence, an independent reference, checkpoints."""
+"""NarrowBertEncoder: BERT equivalence, independent reference, checkpoints."""
 
 import numpy as np
 import pytest

@@ -22,7 +22,7 @@ import tensorflow as tf
 import tf_keras
 
 # pylint: disable=unused-import
-import experiments  # Registers budget_bert/*.
+import experiments  # noqa: F401  Registers budget_bert/*.
 # pylint: enable=unused-import
 from official.core import exp_factory
 from official.core import task_factory

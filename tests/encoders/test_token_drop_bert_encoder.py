@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""TokenDropBertEncoder: BERT equivalence, checkpoints, dropping and rejoining."""
+"""TokenDropBertEncoder: BERT equivalence, checkpoints, dropping, rejoining."""
 
 import numpy as np
 import pytest

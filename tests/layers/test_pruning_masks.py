@@ -338,7 +338,10 @@ def test_pruning_keeps_the_loss_scaling_of_a_loss_scale_optimizer():
 
 def test_loop_logs_report_scheduled_and_achieved_sparsity():
   """What tfm's trainer hands to TensorBoard and orbit's console line."""
-  import experiments  # pylint: disable=g-import-not-at-top,unused-import
+  # Registers the experiments with exp_factory.
+  # pylint: disable=g-import-not-at-top,unused-import
+  import experiments  # noqa: F401
+  # pylint: enable=g-import-not-at-top,unused-import
   from official.core import exp_factory  # pylint: disable=g-import-not-at-top
   from token_drop.core import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
   task = tiny_task(target_sparsity=0.5, end_step=2, frequency=1)

@@ -130,7 +130,8 @@ def test_bort_kldiv_is_nearly_inert_on_a_bert_vocabulary():
 
 def _tiny_pretrainer_config(hidden=32, dropout=0.0):
   return bert.PretrainerConfig(
-      encoder=encoders.EncoderConfig(type='bert', bert=encoders.BertEncoderConfig(
+      encoder=encoders.EncoderConfig(
+          type='bert', bert=encoders.BertEncoderConfig(
           vocab_size=50, hidden_size=hidden, num_layers=2,
           num_attention_heads=2, intermediate_size=64,
           max_position_embeddings=32, dropout_rate=dropout,

@@ -40,7 +40,8 @@ from official.core import task_factory
 from official.modeling import performance
 from official.nlp.tasks import sentence_prediction
 from official.nlp.tasks import tagging
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
 from token_drop.tasks import narrow_bert as narrow_tasks

@@ -34,7 +34,8 @@ BATCH = 2
 
 
 def _encoder_config(full=1, mode='sparse_queries'):
-  return encoders.EncoderConfig(type='any', any=narrow_bert.NarrowBertEncoderConfig(
+  return encoders.EncoderConfig(
+      type='any', any=narrow_bert.NarrowBertEncoderConfig(
       vocab_size=VOCAB, hidden_size=16, num_layers=3, num_attention_heads=2,
       intermediate_size=32, max_position_embeddings=SEQ, dropout_rate=0.0,
       attention_dropout_rate=0.0, full_length_layers=full, narrow_mode=mode))

@@ -24,7 +24,8 @@ from official.core import task_factory
 from official.nlp.modeling.layers import routing
 from official.nlp.tasks import masked_lm as tfm_masked_lm
 from official.nlp.tasks import sentence_prediction
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import config_parser
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm

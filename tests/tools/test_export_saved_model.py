@@ -17,13 +17,13 @@
 One tiny, randomly initialised model per experiment is built with the
 experiment task's `build_model()` and written with `tf.train.Checkpoint`
 (as train.py writes `model`); pruning runs get random masks over kernels that
-are not zero there, so folding matters. Each is exported once, on first use (a module-scoped
-cache, so `-k` limits the work), then a `python -I` subprocess, in a folder
-outside the repo and unable to import `token_drop`, loads the SavedModel and
-runs its id and text signatures. Its outputs must equal the Python model's (atol 1e-5) on
-ids, and on the ids the training data path (`finetuning_data`, tfm's
-converters) makes of the same texts, which the export's `tokenize` signature
-must reproduce exactly.
+are not zero there, so folding matters. Each is exported once, on first use
+(a module-scoped cache, so `-k` limits the work), then a `python -I`
+subprocess, in a folder outside the repo and unable to import `token_drop`,
+loads the SavedModel and runs its id and text signatures. Its outputs must
+equal the Python model's (atol 1e-5) on ids, and on the ids the training
+data path (`finetuning_data`, tfm's converters) makes of the same texts,
+which the export's `tokenize` signature must reproduce exactly.
 """
 
 import json
@@ -366,7 +366,8 @@ def test_saved_model_serves_ids_and_text_like_the_python_model(cases, name):
 
 def test_tagging_signature_names_the_tags(cases):
   got = cases['finetuning/tagging']['served']
-  params = esm.parse_config('finetuning/tagging', CASES['finetuning/tagging'][0])
+  params = esm.parse_config('finetuning/tagging',
+                            CASES['finetuning/tagging'][0])
   class_names = np.array([n.encode() for n in params.task.class_names])
   ids = got['serve_text/tag_ids']
   np.testing.assert_array_equal(got['serve_text/tags'][ids >= 0],

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Benchmark scripts: each prints a table of ratios against the baseline encoder.
+"""Benchmark scripts: each prints a table of ratios to the baseline encoder.
 
 Run from the repository root as `python -m token_drop.benchmarks.<script>`
 (`--helpfull` lists the flags). They stay in the package, beside the code

@@ -25,7 +25,8 @@ Wynter & Perry (2020) report.
 Usage (from the repository root):
 
   python -m token_drop.benchmarks.bort_benchmark
-  python -m token_drop.benchmarks.bort_benchmark --shapes=128x1,128x32 --repeats=5
+  python -m token_drop.benchmarks.bort_benchmark --shapes=128x1,128x32 \
+      --repeats=5
 """
 
 import statistics
@@ -57,6 +58,7 @@ def define_flags():
 
 
 def build(name: str):
+  """Builds the tfm BERT encoder of `MODELS[name]`."""
   config = encoders.EncoderConfig(type='bert', bert=encoders.BertEncoderConfig(
       vocab_size=30522, max_position_embeddings=512, dropout_rate=0.0,
       attention_dropout_rate=0.0, **MODELS[name]))
@@ -64,6 +66,7 @@ def build(name: str):
 
 
 def model_flops(name: str, seq_length: int) -> int:
+  """Encoder FLOPs of `MODELS[name]` at `seq_length`."""
   m = MODELS[name]
   return flops.encoder_flops(m['num_layers'], seq_length, m['hidden_size'],
                              m['intermediate_size'])
@@ -101,6 +104,7 @@ def measure(shapes, repeats: int):
 
 
 def format_table(rows) -> str:
+  """Formats the measured rows as a Markdown table."""
   lines = ['| seq | batch | BERT-base latency (ms) | Bort latency (ms) | '
            'BERT-base seq/s | Bort seq/s | measured speed-up | FLOP ratio |'
            ' paper |',
@@ -128,6 +132,7 @@ def parse_shapes(items):
 
 
 def main(_):
+  """Prints the latency table for the --shapes."""
   print(format_table(measure(parse_shapes(FLAGS.shapes), FLAGS.repeats)))
 
 

@@ -145,6 +145,7 @@ def run(directory: str) -> str:
 
 
 def main(argv):
+  """Runs the benchmark in a temporary folder and prints its table."""
   del argv
   with tempfile.TemporaryDirectory() as directory:
     table = run(directory)

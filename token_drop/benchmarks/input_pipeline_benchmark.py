@@ -204,6 +204,7 @@ def run() -> str:
 
 
 def main(argv):
+  """Runs the benchmark and prints its table."""
   del argv
   table = run()
   load = os.getloadavg()

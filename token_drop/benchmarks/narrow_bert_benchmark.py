@@ -44,7 +44,8 @@ from official.core import exp_factory
 from official.core import task_factory
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
@@ -173,6 +174,7 @@ def run(kind: str, seq: int, batch: int, repeats: int, preds: int = 76,
 
 
 def main(_):
+  """Runs the --runs and prints their table."""
   rows = []
   for item in FLAGS.runs:
     kind, _, seq = item.partition(':')

@@ -62,7 +62,8 @@ from official.modeling import optimization
 from official.modeling import performance
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.encoders import token_drop_bert
@@ -293,8 +294,10 @@ def _shared_steps(method: str, seq: int, preds: int, shapes, inputs,
 
 
 def _part_fns(batch: int, seq: int, preds: int) -> Dict[str, Callable]:
-  """Forward + backward of pieces of a BERT-base step, under the current
-  policy (built here, so their layers take it)."""
+  """Forward + backward of pieces of a BERT-base step.
+
+  Built here, under the current policy, so their layers take it.
+  """
   h, inner, heads = BERT_BASE['hidden'], BERT_BASE['inner'], BERT_BASE['heads']
   tokens = batch * seq
   dtype = tf_keras.mixed_precision.global_policy().compute_dtype
@@ -375,6 +378,7 @@ def profile_parts(batch: int, seq: int, repeats: int = 5) -> List[Dict]:
 
 
 def format_profile(rows: List[Dict]) -> str:
+  """Formats the per-piece timings as a Markdown table."""
   lines = ['| piece (forward + backward) | float32 (ms, median) | '
            'bfloat16 (ms, median) | bfloat16 speed-up |', '|---|---|---|---|']
   for r in rows:
@@ -390,6 +394,7 @@ PRECISION_NAMES = {'float32': 'float32', 'bfloat16': 'mixed_bfloat16',
 
 
 def format_table(rows: List[Dict]) -> str:
+  """Formats the per-method step times as a Markdown table."""
   lines = ['| method | precision | step (s, min) | to float32 BERT | '
            'method / BERT (same precision) | speed-up over float32 | '
            'FLOP ratio to BERT |',
@@ -407,6 +412,7 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
+  """Defines the benchmark's flags."""
   flags.DEFINE_integer('seq_length', 512, 'Sequence length.')
   flags.DEFINE_integer('batch_size', 4, 'Batch size.')
   flags.DEFINE_integer('rounds', 5, 'Timed steps per function (alternating).')
@@ -425,6 +431,7 @@ def define_flags():
 
 
 def main(argv):
+  """Checks the flags, runs the benchmark and prints its tables."""
   del argv
   for name, value in (('seq_length', FLAGS.seq_length),
                       ('batch_size', FLAGS.batch_size),

@@ -214,6 +214,7 @@ def table(times: Dict[str, float], names, seq_lengths, batch_sizes) -> str:
 
 def run(names, seq_lengths, batch_sizes, repeats: int, warmup: int,
         work_dir: str) -> str:
+  """Exports and times the models; returns the latency table."""
   paths, models = export_models(names, seq_lengths, work_dir)
   times = time_python(models, seq_lengths, batch_sizes, repeats, warmup)
   times.update(time_saved_models(paths, seq_lengths, batch_sizes, repeats,
@@ -222,6 +223,7 @@ def run(names, seq_lengths, batch_sizes, repeats: int, warmup: int,
 
 
 def main(_):
+  """Checks the flags and prints the serving latency table."""
   f = flags.FLAGS
   names = f.models
   unknown = sorted(set(names) - set(MODELS))

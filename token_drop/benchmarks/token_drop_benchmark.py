@@ -39,7 +39,8 @@ import numpy as np
 import tensorflow as tf
 
 from official.core import exp_factory
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
@@ -147,6 +148,7 @@ def run(size: str, repeats: int, jit: bool) -> Dict[str, float]:
 
 
 def main(_):
+  """Runs the benchmark for the --sizes and prints its table."""
   unknown = [s for s in FLAGS.sizes if s not in SIZES]
   if unknown:
     raise errors.UserError(

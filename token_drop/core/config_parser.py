@@ -279,7 +279,7 @@ def value_errors(params: cfg.ExperimentConfig,
 
 
 class ExperimentParser(train_utils.ExperimentParser):
-  """tfm's parser with source-naming errors and text-capable pretraining data."""
+  """tfm's parser with source-naming errors, text-capable pretraining data."""
 
   def __init__(self, flags_obj):
     super().__init__(flags_obj)

@@ -76,7 +76,7 @@ USER_ERRORS = (UserError, flags.Error, yaml.YAMLError)
 
 
 def parse_flags(argv: List[str]) -> List[str]:
-  """absl's flag parsing, reporting a bad or missing flag as a user error."""
+  """Parses flags with absl, reporting a bad or missing flag as a user error."""
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:

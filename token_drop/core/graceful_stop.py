@@ -67,6 +67,7 @@ def exit_code(signum: int) -> int:
 
 
 def signal_name(signum: int) -> str:
+  """The name of signal `signum`, e.g. SIGTERM."""
   return signal.Signals(signum).name
 
 

@@ -158,11 +158,11 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
   Without a checkpoint to resume, checks `task.init_checkpoint` instead
   (`check_init_checkpoint`). Reads the checkpoint's `model` part into
   `model` (the Controller restores it again right after), which fails on a
-  variable of another shape or a variable the checkpoint lacks (e.g. more layers in the config). The
-  message lists the `task.model` keys that differ from the model_dir's
-  params.yaml. Not detected: a checkpoint with more variables than the model
-  (e.g. fewer layers in the config) whose other shapes match; the extra
-  values are left unused, as tfm does.
+  variable of another shape or a variable the checkpoint lacks (e.g. more
+  layers in the config). The message lists the `task.model` keys that differ
+  from the model_dir's params.yaml. Not detected: a checkpoint with more
+  variables than the model (e.g. fewer layers in the config) whose other
+  shapes match; the extra values are left unused, as tfm does.
 
   Args:
     model: The built model (its variables exist).

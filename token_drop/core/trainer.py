@@ -71,6 +71,7 @@ def tokens_per_step(config) -> Optional[int]:
 
 def budget_config(config: cfg.ExperimentConfig
                  ) -> time_budget.TimeBudgetConfig:
+  """The experiment's time budget config (default if none)."""
   budget = getattr(config.trainer, 'time_budget', None)
   return budget if budget is not None else time_budget.TimeBudgetConfig()
 

@@ -37,8 +37,9 @@ their ids differ from Google's BERT vocabularies ([UNK]=100, [CLS]=101,
 [SEP]=102, [MASK]=103) without harm.
 
 Usage:
-  python -m token_drop.data.build_vocab --input_file=data/corpus/demo_train.txt \
-    --output_file=/tmp/vocab.txt --vocab_size=8000
+  python -m token_drop.data.build_vocab \
+    --input_file=data/corpus/demo_train.txt --output_file=/tmp/vocab.txt \
+    --vocab_size=8000
 """
 
 import collections
@@ -228,6 +229,7 @@ def build_vocab(input_files: Sequence[str], vocab_size: int,
 
 
 def main(_):
+  """Builds the vocabulary the flags describe and writes it."""
   input_files = checks.expand_input_path(FLAGS.input_file)
   vocab = build_vocab(input_files, FLAGS.vocab_size, FLAGS.do_lower_case,
                       FLAGS.num_unused_tokens, FLAGS.max_lines,

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Masked-LM (and optional next-sentence) TFRecords from text, in bounded memory.
+"""Masked-LM (and optional NSP) TFRecords from text, in bounded memory.
 
 Same flags, text format and TFRecord layout as tfm's
 `official/nlp/data/create_pretraining_data.py` (its flags are reused as they
@@ -136,7 +136,8 @@ def shard_paths(output_file: str, num_output_shards: int) -> List[str]:
   if not paths:
     raise errors.UserError('--output_file is empty.')
   if num_output_shards < 1:
-    raise errors.UserError(f'--num_output_shards={num_output_shards} must be >= 1.')
+    raise errors.UserError(
+        f'--num_output_shards={num_output_shards} must be >= 1.')
   if len(paths) > 1:
     if num_output_shards not in (1, len(paths)):
       raise errors.UserError(
@@ -699,6 +700,7 @@ def check_flags(flags_obj) -> None:
 
 
 def main(_):
+  """Writes the pretraining data the flags describe."""
   check_flags(FLAGS)
   input_files = checks.expand_input_path(FLAGS.input_file)
   checks.check_text_files(input_files, '--input_file')

@@ -227,6 +227,7 @@ def read_conll(path: str, label_list: Optional[Sequence[str]] = None):
 
 
 def tokenizer(vocab_file: str, do_lower_case: bool):
+  """A FullTokenizer on `vocab_file`, after checking that file."""
   checks.read_vocab(vocab_file)  # Names a missing/empty vocab file.
   return tokenization.FullTokenizer(vocab_file, do_lower_case=do_lower_case)
 
@@ -318,7 +319,7 @@ def cache_key(*paths: str, **settings) -> str:
 
 
 def write_atomically(output_file: str, write_fn) -> int:
-  """Runs write_fn(tmp_path) then renames, so readers never see a partial file."""
+  """Runs write_fn(tmp_path) then renames, so readers see no partial file."""
   tmp = f'{output_file}.tmp-{os.getpid()}'
   count = write_fn(tmp)
   os.replace(tmp, output_file)

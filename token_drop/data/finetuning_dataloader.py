@@ -42,6 +42,7 @@ from token_drop.data import finetuning_data
 
 
 def default_cache_dir() -> str:
+  """The default cache folder, in the temporary folder."""
   return os.path.join(tempfile.gettempdir(), 'token_drop_finetuning_data')
 
 

@@ -44,6 +44,7 @@ def open_binary(path: str):
 
 
 def file_size(path: str) -> int:
+  """Size in bytes of the file at `path`."""
   return tf.io.gfile.stat(path).length
 
 

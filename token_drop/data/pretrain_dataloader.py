@@ -17,8 +17,9 @@
 `PretrainDataConfig` extends tfm's `BertPretrainDataConfig` with an
 `input_format`:
 
-* `tfrecord` (default): files written by `token_drop.data.create_pretraining_data`
-  (or tfm's / the original BERT script), read by tfm's `BertPretrainDataLoader`.
+* `tfrecord` (default): files written by
+  `token_drop.data.create_pretraining_data` (or tfm's / the original BERT
+  script), read by tfm's `BertPretrainDataLoader`.
   Masks are fixed at preprocessing time (`dupe_factor` copies with different
   masks). Use it for large runs: the input pipeline does no tokenization.
 * `text`: files in the create_pretraining_data text format (one sentence per

@@ -12,7 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""BERT encoder with narrow layers (NarrowBERT, Li et al., ACL 2023, arXiv 2301.04761).
+"""BERT encoder with narrow layers (NarrowBERT, Li et al., ACL 2023).
+
+Paper: arXiv 2301.04761.
 
 The first `full_length_layers` layers are ordinary transformer layers over
 all tokens. The remaining ("narrow") layers update only a set of narrow

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Magnitude pruning masks over an encoder's kernels (SparseBERT, Xu et al. 2021).
+"""Magnitude pruning masks over encoder kernels (SparseBERT, Xu et al. 2021).
 
 Why not tensorflow-model-optimization: its `prune_low_magnitude` wraps Keras
 layers one by one and only knows built-in layers (Dense, Conv, ...); it cannot

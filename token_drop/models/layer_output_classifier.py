@@ -33,7 +33,7 @@ from official.nlp.tasks import sentence_prediction
 
 def build_classifier(model_config: sentence_prediction.ModelConfig
                     ) -> tf_keras.Model:
-  """tfm's BertClassifier; its encoder also returns embeddings and attention.
+  """A tfm BertClassifier; its encoder also returns embeddings and attention.
 
   Args:
     model_config: A sentence prediction `ModelConfig` with a `bert` encoder.

@@ -12,4 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tasks shared by the methods (masked LM with per-token losses, distillation, pruning)."""
+"""Tasks shared by the methods.
+
+Masked LM with per-token losses, distillation, pruning.
+"""

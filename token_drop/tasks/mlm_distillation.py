@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Masked-LM pretraining distilled from a teacher (Bort, de Wynter & Perry 2020).
+"""MLM pretraining with teacher distillation (Bort, de Wynter & Perry 2020).
 
 loss = mlm_weight * CE_mlm + teacher_weight * L_teacher(z_t, z_s, T), both
 over the masked positions (slots with weight 0 excluded). L_teacher is

@@ -68,7 +68,7 @@ def _check_encoder(params, task_name: str):
 
 @dataclasses.dataclass
 class NarrowMaskedLMConfig(masked_lm.MaskedLMConfig):
-  """Masked-LM config whose encoder is `encoder.any: NarrowBertEncoderConfig`."""
+  """Masked-LM config with encoder `encoder.any: NarrowBertEncoderConfig`."""
 
 
 @task_factory.register_task_cls(NarrowMaskedLMConfig)
@@ -154,7 +154,7 @@ class NarrowTaggingTask(tagging.TaggingTask):
     return self.task_config.narrow_length or seq_length
 
   def build_inputs(self, params, input_context=None):
-    """tfm's tagging inputs plus `narrow_positions` from the labels."""
+    """Returns tfm's tagging inputs plus `narrow_positions` from the labels."""
     dataset = super().build_inputs(params, input_context)
     narrow_length = self.narrow_length(params.seq_length)
 

@@ -139,6 +139,7 @@ class LayerDistillationConfig(base_config.Config):
 @dataclasses.dataclass
 class DistilledSentencePredictionConfig(
     classifier_tasks.SentencePredictionConfig):
+  """Sentence prediction distilled from a frozen classifier teacher."""
   teacher: ClassifierTeacherConfig = dataclasses.field(
       default_factory=ClassifierTeacherConfig)
   distillation: LayerDistillationConfig = dataclasses.field(
@@ -147,6 +148,7 @@ class DistilledSentencePredictionConfig(
 
 @dataclasses.dataclass
 class SparseBertConfig(DistilledSentencePredictionConfig):
+  """Distilled sentence prediction with SparseBERT weight pruning."""
   pruning: pruning_lib.PruningConfig = dataclasses.field(
       default_factory=pruning_lib.PruningConfig)
 

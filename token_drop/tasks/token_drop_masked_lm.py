@@ -99,7 +99,7 @@ def find_importance_table(
 
 @dataclasses.dataclass
 class TokenDropMaskedLMConfig(masked_lm.MaskedLMConfig):
-  """Masked-LM config whose encoder is `encoder.any: TokenDropBertEncoderConfig`."""
+  """Masked-LM config with encoder `encoder.any: TokenDropBertEncoderConfig`."""
 
 
 def _table_stats(table: tf.Tensor, init_value: float):

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Plain-numpy Hugging Face BERT forward pass, the reference for the tools tests.
+"""Plain-numpy Hugging Face BERT forward, the reference for the tools tests.
 
 Written from the BERT definition (post-LN transformer, exact erf GELU for
 `hidden_act: gelu`), reading the Hugging Face tensors by name; it shares no

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Helpers for tests that run train.py: tiny overrides and a subprocess runner."""
+"""Helpers for tests running train.py: tiny overrides, a subprocess runner."""
 
 import os
 import subprocess

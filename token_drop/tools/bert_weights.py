@@ -240,7 +240,7 @@ def build_encoder(config: encoders.BertEncoderConfig
 
 def build_masked_lm(encoder: networks.BertEncoderV2,
                     activation: str) -> layers.MaskedLM:
-  """tfm's MLM head on `encoder`'s embedding table, with its variables."""
+  """Makes tfm's MLM head on `encoder`'s embedding table, with its variables."""
   masked_lm = layers.MaskedLM(
       embedding_table=encoder.get_embedding_table(),
       activation=tf_utils.get_activation(activation),

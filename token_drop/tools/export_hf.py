@@ -308,6 +308,7 @@ def export_checkpoint(checkpoint: str, output_dir: str,
 
 
 def define_flags():
+  """Defines the tool's flags."""
   flags.DEFINE_string('checkpoint', None,
                       'Checkpoint file prefix or folder (latest checkpoint).')
   flags.DEFINE_string('encoder_config', None,
@@ -330,6 +331,7 @@ def define_flags():
 
 
 def main(_):
+  """Exports the checkpoint the flags name and prints a summary."""
   f = flags.FLAGS
   summary = export_checkpoint(
       f.checkpoint, f.output_dir, encoder_config=f.encoder_config,

@@ -88,7 +88,8 @@ import tensorflow as tf
 import tf_keras
 
 # pylint: disable=unused-import
-import experiments  # Registers this project's and tfm's experiments.
+# Registers this project's and tfm's experiments.
+import experiments  # noqa: F401
 # pylint: enable=unused-import
 from official.core import base_task
 from official.core import config_definitions as cfg
@@ -173,6 +174,7 @@ class SentencePrediction(serving_modules.SentencePrediction):
 
   @dataclasses.dataclass
   class Params(serving_modules.SentencePrediction.Params):
+    """Export parameters of this module."""
     # Classification (softmax probabilities) unless 1 (regression).
     num_classes: int = 2
     # The text signatures take `text` and `text_b`.
@@ -270,6 +272,7 @@ class Tagging(serving_modules.Tagging):
 
   @dataclasses.dataclass
   class Params(serving_modules.Tagging.Params):
+    """Export parameters of this module."""
     vocab_file: str = ''
     lower_case: bool = True
     class_names: Optional[List[str]] = None
@@ -328,6 +331,7 @@ class Encoder(export_base.ExportModule):
 
   @dataclasses.dataclass
   class Params(base_config.Config):
+    """Export parameters of this module."""
     parse_sequence_length: Optional[int] = None
     vocab_file: str = ''
     lower_case: bool = True
@@ -646,6 +650,7 @@ USER_ERRORS = (ExportError, config_parser.ConfigError, checks.InputDataError)
 
 
 def define_flags():
+  """Defines the tool's flags."""
   flags.DEFINE_string('experiment', None, 'A registered experiment (as '
                       'train.py\'s --experiment).')
   flags.DEFINE_multi_string(
@@ -673,6 +678,7 @@ def define_flags():
 
 
 def main(_):
+  """Exports the SavedModel the flags describe."""
   f = flags.FLAGS
   try:
     exported = export(

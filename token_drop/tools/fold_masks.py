@@ -225,6 +225,7 @@ def _print_storage(what: str, s: Dict[str, int]) -> None:
 
 
 def main(_):
+  """Folds the checkpoint's pruning masks and prints a summary."""
   f = flags.FLAGS
   summary = fold_masks(f.checkpoint, f.output_dir, f.encoder_config)
   s = summary['storage']

@@ -116,6 +116,7 @@ def report(checkpoint: str) -> Dict[str, Any]:
 
 
 def format_report(result: Dict[str, Any]) -> str:
+  """Formats a `report` result as text."""
   lines = [f'checkpoint: {result["checkpoint"]}',
            f'{"pruned matrix":60s} {"size":>10s} {"sparsity":>9s}']
   for name, row in result['matrices'].items():
@@ -133,6 +134,7 @@ def format_report(result: Dict[str, Any]) -> str:
 
 
 def main(_):
+  """Prints the sparsity report of --checkpoint."""
   print(format_report(report(flags.FLAGS.checkpoint)))
 
 
