@@ -37,7 +37,8 @@ setuptools.setup(
                                                'experiments', 'experiments.*']),
     py_modules=['train'],
     install_requires=_REQUIRED,
-    extras_require={'test': ['pytest>=7', 'pytest-timeout>=2.1']},
+    extras_require={'test': ['pytest>=7', 'pytest-timeout>=2.1',
+                             'ruff==0.17.6']},
     entry_points={'console_scripts': ['token-drop-train=train:run_main']},
     license='Apache-2.0',
 )
