@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Model Garden training driver for every token_drop experiment.
 
 Usage (stack config files; later ones and --params_override win):
@@ -39,7 +53,8 @@ import gin
 import tensorflow as tf
 
 # pylint: disable=unused-import
-import experiments  # Registers this project's and tfm's experiments.
+# Registers this project's and tfm's experiments.
+import experiments  # noqa: F401
 # pylint: enable=unused-import
 from official.common import distribute_utils
 from official.common import flags as tfm_flags
@@ -217,6 +232,7 @@ def _save_and_exit(checkpoint_manager, trainer, stop, stop_request):
 
 
 def main(_):
+  """Trains and/or evaluates the experiment the flags describe."""
   # One progress line per loop and each log line once; --verbosity=0 shows
   # every INFO line (orbit's per-loop metrics dicts included).
   console.quiet_logs(verbosity_given=FLAGS['verbosity'].present)
@@ -238,6 +254,7 @@ def main(_):
 
 
 def define_flags():
+  """Defines tfm's flags; experiment, mode, model_dir required."""
   tfm_flags.define_flags()
   flags.mark_flags_as_required(['experiment', 'mode', 'model_dir'])
 

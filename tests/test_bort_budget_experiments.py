@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """train.py end to end: bort/pretraining_distillation (then fine-tuning the
 student) and budget_bert/pretraining."""
 
@@ -8,7 +22,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.core import train_utils
 from official.nlp.configs import encoders
@@ -16,7 +31,8 @@ from token_drop.core import config_parser
 from token_drop.encoders import pre_ln_bert
 from token_drop.testing import train_utils as tu
 
-BORT_DEMO = os.path.join('configs', 'demo', 'bort_pretraining_distillation.yaml')
+BORT_DEMO = os.path.join('configs', 'demo',
+                         'bort_pretraining_distillation.yaml')
 SENTENCE_DEMO = os.path.join('configs', 'demo', 'sentence_prediction_demo.yaml')
 BUDGET_DEMO = os.path.join('configs', 'demo', 'budget_bert_pretraining.yaml')
 

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """End-to-end: pretrain -> export to HF -> import -> fine-tune through train.py.
 
 Tiny models, a few steps each, train.py run as a subprocess from the repo
@@ -13,7 +27,8 @@ from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
 import yaml
 
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.core import task_factory
 from official.modeling.hyperparams import params_dict

@@ -1,4 +1,18 @@
-"""sparse_bert/sentence_prediction through train.py, then the report and fold tools."""
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""sparse_bert/sentence_prediction via train.py, then the report, fold tools."""
 
 import os
 import subprocess
@@ -10,7 +24,8 @@ from safetensors import numpy as safetensors_numpy
 import tensorflow as tf
 import yaml
 
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from official.core import exp_factory
 from official.modeling.hyperparams import params_dict
 from token_drop.models import layer_output_classifier
@@ -30,8 +45,10 @@ def override(cache_dir, steps=4):
     items += [f'{e}.hidden_size=32', f'{e}.num_layers={layers}',
               f'{e}.num_attention_heads=2', f'{e}.intermediate_size=64']
   items += [f'trainer.train_steps={steps}', 'trainer.steps_per_loop=2',
-            'trainer.summary_interval=2', f'trainer.checkpoint_interval={steps}',
-            f'trainer.validation_interval={steps}', 'trainer.validation_steps=2',
+            'trainer.summary_interval=2',
+            f'trainer.checkpoint_interval={steps}',
+            f'trainer.validation_interval={steps}',
+            'trainer.validation_steps=2',
             f'trainer.optimizer_config.learning_rate.polynomial.decay_steps='
             f'{steps}', 'trainer.optimizer_config.warmup.polynomial.'
             'warmup_steps=1', f'task.pruning.end_step={steps}',

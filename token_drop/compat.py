@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The one seam to private attributes of tfm, tf_keras and orbit.
 
 Every read or write of a private (`_name`) attribute of an object that this
@@ -136,7 +150,7 @@ def encoder_embedding_sublayers(encoder) -> EmbeddingSublayers:
 
 
 def encoder_sum_embeddings(encoder, word_ids, type_ids, word_embeddings):
-  """word + position + type embeddings, as BertEncoderV2's `call` sums them.
+  """Word + position + type embeddings, as BertEncoderV2's `call` sums them.
 
   Why private: BertEncoderV2's `call` runs the embeddings and every layer at
   once; `_get_embeddings` is its only entry to the embedding part alone.

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A failed start leaves the model_dir as it was (token_drop.core.model_dir).
 
 The slow tests run train.py on a 2-step tiny BERT trained once per module
@@ -13,7 +27,8 @@ import pytest
 import tensorflow as tf
 
 from official.core import exp_factory
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import model_dir as model_dir_lib
 from token_drop.testing import train_utils as tu
 

@@ -1,4 +1,18 @@
-"""Tests for token_drop.data.create_pretraining_data on a slice of the corpus."""
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests token_drop.data.create_pretraining_data on a slice of the corpus."""
 
 import itertools
 import os
@@ -341,7 +355,7 @@ def test_check_vocab_names_missing_tokens(tmp_path):
 
 @pytest.mark.slow
 def test_cli_vocab_then_tfrecords(corpus, tmp_path):
-  """A user without a vocabulary: build_vocab, then TFRecords, then train data."""
+  """A user without a vocabulary: build_vocab, TFRecords, then train data."""
   path, _ = corpus
   vocab = tmp_path / 'vocab' / 'vocab.txt'
   result = subprocess.run(

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Both encoders as drop-ins for BertEncoderV2.
 
 What tfm's networks/bert_encoder_test.py and the upstream
@@ -201,8 +215,8 @@ def test_dense_inputs_without_support_are_reported(name):
 
 @pytest.mark.parametrize('name', sorted(ENCODERS))
 def test_get_config_from_config_and_json(name):
-  encoder = ENCODERS[name](inner_activation='relu', initializer='glorot_uniform',
-                           embedding_width=16)
+  encoder = ENCODERS[name](inner_activation='relu',
+                           initializer='glorot_uniform', embedding_width=16)
   clone = type(encoder).from_config(encoder.get_config())
   assert clone.get_config() == encoder.get_config()
   # The config can be forced to JSON (tfm's test does model.to_json()).

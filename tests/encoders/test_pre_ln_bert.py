@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """PreLNBertEncoder: the final LayerNorm of 24-hour BERT on BertEncoderV2."""
 
 import os
@@ -8,7 +22,7 @@ import tensorflow as tf
 import tf_keras
 
 # pylint: disable=unused-import
-import experiments  # Registers budget_bert/*.
+import experiments  # noqa: F401  Registers budget_bert/*.
 # pylint: enable=unused-import
 from official.core import exp_factory
 from official.core import task_factory

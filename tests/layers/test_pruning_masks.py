@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Tests for token_drop.layers.pruning and the pruning task mixin."""
 
 import numpy as np
@@ -324,7 +338,10 @@ def test_pruning_keeps_the_loss_scaling_of_a_loss_scale_optimizer():
 
 def test_loop_logs_report_scheduled_and_achieved_sparsity():
   """What tfm's trainer hands to TensorBoard and orbit's console line."""
-  import experiments  # pylint: disable=g-import-not-at-top,unused-import
+  # Registers the experiments with exp_factory.
+  # pylint: disable=g-import-not-at-top,unused-import
+  import experiments  # noqa: F401
+  # pylint: enable=g-import-not-at-top,unused-import
   from official.core import exp_factory  # pylint: disable=g-import-not-at-top
   from token_drop.core import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
   task = tiny_task(target_sparsity=0.5, end_step=2, frequency=1)

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Distillation losses, the frozen teacher, and the MLM distillation task."""
 
 import numpy as np
@@ -116,7 +130,8 @@ def test_bort_kldiv_is_nearly_inert_on_a_bert_vocabulary():
 
 def _tiny_pretrainer_config(hidden=32, dropout=0.0):
   return bert.PretrainerConfig(
-      encoder=encoders.EncoderConfig(type='bert', bert=encoders.BertEncoderConfig(
+      encoder=encoders.EncoderConfig(
+          type='bert', bert=encoders.BertEncoderConfig(
           vocab_size=50, hidden_size=hidden, num_layers=2,
           num_attention_heads=2, intermediate_size=64,
           max_position_embeddings=32, dropout_rate=dropout,

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """NarrowBERT tasks: MLM at masked positions, tagging at labelled positions."""
 
 import numpy as np
@@ -20,7 +34,8 @@ BATCH = 2
 
 
 def _encoder_config(full=1, mode='sparse_queries'):
-  return encoders.EncoderConfig(type='any', any=narrow_bert.NarrowBertEncoderConfig(
+  return encoders.EncoderConfig(
+      type='any', any=narrow_bert.NarrowBertEncoderConfig(
       vocab_size=VOCAB, hidden_size=16, num_layers=3, num_attention_heads=2,
       intermediate_size=32, max_position_embeddings=SEQ, dropout_rate=0.0,
       attention_dropout_rate=0.0, full_length_layers=full, narrow_mode=mode))

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Shared masked-LM task and the token-drop task's importance-table update."""
 
 import numpy as np
@@ -10,7 +24,8 @@ from official.core import task_factory
 from official.nlp.modeling.layers import routing
 from official.nlp.tasks import masked_lm as tfm_masked_lm
 from official.nlp.tasks import sentence_prediction
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import config_parser
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Every registered experiment's train and validation steps compile with XLA.
 
 `jit_compile=True` on CPU is the closest check of TPU readiness this machine
@@ -27,7 +41,8 @@ from official.core import exp_factory
 from official.core import task_factory
 from official.nlp.tasks import sentence_prediction
 from official.nlp.tasks import tagging
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
 from token_drop.tasks import narrow_bert as narrow_tasks

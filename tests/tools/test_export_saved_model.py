@@ -1,15 +1,29 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """export_saved_model: every experiment exports; the SavedModels serve alone.
 
 One tiny, randomly initialised model per experiment is built with the
 experiment task's `build_model()` and written with `tf.train.Checkpoint`
 (as train.py writes `model`); pruning runs get random masks over kernels that
-are not zero there, so folding matters. Each is exported once, on first use (a module-scoped
-cache, so `-k` limits the work), then a `python -I` subprocess, in a folder
-outside the repo and unable to import `token_drop`, loads the SavedModel and
-runs its id and text signatures. Its outputs must equal the Python model's (atol 1e-5) on
-ids, and on the ids the training data path (`finetuning_data`, tfm's
-converters) makes of the same texts, which the export's `tokenize` signature
-must reproduce exactly.
+are not zero there, so folding matters. Each is exported once, on first use
+(a module-scoped cache, so `-k` limits the work), then a `python -I`
+subprocess, in a folder outside the repo and unable to import `token_drop`,
+loads the SavedModel and runs its id and text signatures. Its outputs must
+equal the Python model's (atol 1e-5) on ids, and on the ids the training
+data path (`finetuning_data`, tfm's converters) makes of the same texts,
+which the export's `tokenize` signature must reproduce exactly.
 """
 
 import json
@@ -352,7 +366,8 @@ def test_saved_model_serves_ids_and_text_like_the_python_model(cases, name):
 
 def test_tagging_signature_names_the_tags(cases):
   got = cases['finetuning/tagging']['served']
-  params = esm.parse_config('finetuning/tagging', CASES['finetuning/tagging'][0])
+  params = esm.parse_config('finetuning/tagging',
+                            CASES['finetuning/tagging'][0])
   class_names = np.array([n.encode() for n in params.task.class_names])
   ids = got['serve_text/tag_ids']
   np.testing.assert_array_equal(got['serve_text/tags'][ids >= 0],

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Inference throughput and latency of Bort vs BERT-base on this CPU.
 
 Both encoders are tfm BertEncoderV2s (Bort: 4 layers x 1024, 8 heads,
@@ -11,7 +25,8 @@ Wynter & Perry (2020) report.
 Usage (from the repository root):
 
   python -m token_drop.benchmarks.bort_benchmark
-  python -m token_drop.benchmarks.bort_benchmark --shapes=128x1,128x32 --repeats=5
+  python -m token_drop.benchmarks.bort_benchmark --shapes=128x1,128x32 \
+      --repeats=5
 """
 
 import statistics
@@ -43,6 +58,7 @@ def define_flags():
 
 
 def build(name: str):
+  """Builds the tfm BERT encoder of `MODELS[name]`."""
   config = encoders.EncoderConfig(type='bert', bert=encoders.BertEncoderConfig(
       vocab_size=30522, max_position_embeddings=512, dropout_rate=0.0,
       attention_dropout_rate=0.0, **MODELS[name]))
@@ -50,6 +66,7 @@ def build(name: str):
 
 
 def model_flops(name: str, seq_length: int) -> int:
+  """Encoder FLOPs of `MODELS[name]` at `seq_length`."""
   m = MODELS[name]
   return flops.encoder_flops(m['num_layers'], seq_length, m['hidden_size'],
                              m['intermediate_size'])
@@ -87,6 +104,7 @@ def measure(shapes, repeats: int):
 
 
 def format_table(rows) -> str:
+  """Formats the measured rows as a Markdown table."""
   lines = ['| seq | batch | BERT-base latency (ms) | Bort latency (ms) | '
            'BERT-base seq/s | Bort seq/s | measured speed-up | FLOP ratio |'
            ' paper |',
@@ -114,6 +132,7 @@ def parse_shapes(items):
 
 
 def main(_):
+  """Prints the latency table for the --shapes."""
   print(format_table(measure(parse_shapes(FLAGS.shapes), FLAGS.repeats)))
 
 

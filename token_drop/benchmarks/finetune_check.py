@@ -1,4 +1,18 @@
-r"""Fine-tuning check: import all-MiniLM-L6-v2, fine-tune on the fine-food reviews.
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+r"""Fine-tuning check: import all-MiniLM-L6-v2, fine-tune on fine-food reviews.
 
   python -m token_drop.benchmarks.finetune_check [--train_steps=100]
 
@@ -82,7 +96,8 @@ def run_overrides(steps: int, max_loop: int = 20) -> list:
       f'task.train_data.seq_length={FLAGS.seq_length}',
       f'task.validation_data.seq_length={FLAGS.seq_length}',
       f'trainer.train_steps={steps}', f'trainer.steps_per_loop={loop}',
-      f'trainer.summary_interval={loop}', f'trainer.checkpoint_interval={steps}',
+      f'trainer.summary_interval={loop}',
+      f'trainer.checkpoint_interval={steps}',
       f'trainer.validation_interval={steps}', 'trainer.validation_steps=-1',
       f'trainer.optimizer_config.learning_rate.polynomial.decay_steps={steps}',
       'trainer.optimizer_config.learning_rate.polynomial.'
@@ -132,6 +147,7 @@ def run_train(command: list):
 
 
 def main(_):
+  """Runs the fine-tuning check and prints its results."""
   os.chdir(REPO_ROOT)
   work = FLAGS.work_dir
   os.makedirs(work, exist_ok=True)
@@ -176,7 +192,7 @@ which runs `python {shown}`.
 | import time | {import_seconds:.0f} s |
 | train.py wall time (train + eval, incl. TFRecord build) | {run_seconds:.0f} s |
 | 1-minute load average before / after the run (2 cores) | {load_before:.1f} / {load_after:.1f} |
-"""
+"""  # noqa: E501  (Markdown table and command lines, kept whole)
     common.write_section(os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'),
                          SECTION, text)
 

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Throughput of NarrowBERT vs BERT at identical sizes, timed alternately.
 
 Two measurements, each timing the narrow model and the `BertEncoderV2`
@@ -30,7 +44,8 @@ from official.core import exp_factory
 from official.core import task_factory
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
@@ -159,6 +174,7 @@ def run(kind: str, seq: int, batch: int, repeats: int, preds: int = 76,
 
 
 def main(_):
+  """Runs the --runs and prints their table."""
   rows = []
   for item in FLAGS.runs:
     kind, _, seq = item.partition(':')

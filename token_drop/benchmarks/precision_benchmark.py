@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Training-step time of every method in float32, bfloat16 and bfloat16+XLA.
 
 One training step = forward, backward and AdamW update through the real
@@ -47,7 +61,8 @@ from official.modeling import optimization
 from official.modeling import performance
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
@@ -279,8 +294,10 @@ def _shared_steps(method: str, seq: int, preds: int, shapes, inputs,
 
 
 def _part_fns(batch: int, seq: int, preds: int) -> Dict[str, Callable]:
-  """Forward + backward of pieces of a BERT-base step, under the current
-  policy (built here, so their layers take it)."""
+  """Forward + backward of pieces of a BERT-base step.
+
+  Built here, under the current policy, so their layers take it.
+  """
   h, inner, heads = BERT_BASE['hidden'], BERT_BASE['inner'], BERT_BASE['heads']
   tokens = batch * seq
   dtype = tf_keras.mixed_precision.global_policy().compute_dtype
@@ -361,6 +378,7 @@ def profile_parts(batch: int, seq: int, repeats: int = 5) -> List[Dict]:
 
 
 def format_profile(rows: List[Dict]) -> str:
+  """Formats the per-piece timings as a Markdown table."""
   lines = ['| piece (forward + backward) | float32 (ms, median) | '
            'bfloat16 (ms, median) | bfloat16 speed-up |', '|---|---|---|---|']
   for r in rows:
@@ -376,6 +394,7 @@ PRECISION_NAMES = {'float32': 'float32', 'bfloat16': 'mixed_bfloat16',
 
 
 def format_table(rows: List[Dict]) -> str:
+  """Formats the per-method step times as a Markdown table."""
   lines = ['| method | precision | step (s, min) | to float32 BERT | '
            'method / BERT (same precision) | speed-up over float32 | '
            'FLOP ratio to BERT |',
@@ -393,6 +412,7 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
+  """Defines the benchmark's flags."""
   flags.DEFINE_integer('seq_length', 512, 'Sequence length.')
   flags.DEFINE_integer('batch_size', 4, 'Batch size.')
   flags.DEFINE_integer('rounds', 5, 'Timed steps per function (alternating).')
@@ -411,6 +431,7 @@ def define_flags():
 
 
 def main(argv):
+  """Checks the flags, runs the benchmark and prints its tables."""
   del argv
   for name, value in (('seq_length', FLAGS.seq_length),
                       ('batch_size', FLAGS.batch_size),

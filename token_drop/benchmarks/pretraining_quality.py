@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 r"""Quality at equal compute: pretrain the methods side by side and compare.
 
   python -m token_drop.benchmarks.pretraining_quality \
@@ -172,6 +186,7 @@ METHODS = {
 
 
 def vocab_size(path: str) -> int:
+  """Number of lines (tokens) of the vocabulary file at `path`."""
   with open(path, encoding='utf-8') as f:
     return sum(1 for _ in f)
 
@@ -459,6 +474,7 @@ def finetune(method: Method, s: Sizes, pretrain_dir: str) -> Dict[str, list]:
 
 
 def mean_sd(values: List[float]) -> Tuple[float, float]:
+  """Mean and sample standard deviation (0 for one value, NaN for none)."""
   if not values:
     return math.nan, math.nan
   sd = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -471,8 +487,11 @@ def _pm(values: List[float]) -> str:
 
 
 def summarize(results: Dict[str, dict]) -> Dict[str, dict]:
-  """Adds, per method, the compute to reach the baseline's final loss and
-  the baseline's loss at the method's final FLOPs and seconds."""
+  """Adds the compute and loss comparisons with the baseline, per method.
+
+  Per method: the compute to reach the baseline's final loss and the
+  baseline's loss at the method's final FLOPs and seconds.
+  """
   base = results[BASELINE]
   base_final = base['curve'][-1]
   for result in results.values():
@@ -633,6 +652,7 @@ def command_line() -> str:
 
 def docs_section(results: Dict[str, dict], s: Sizes, load: Tuple[float, float],
                  wall: float) -> str:
+  """The Markdown section of docs/benchmarks.md for `results`."""
   notes = '\n'.join(f'- {line}' for line in verdicts(results))
   return f"""{SECTION}
 
@@ -696,6 +716,7 @@ def run() -> Dict[str, dict]:
 
 
 def main(_):
+  """Runs the comparison, writes its table and plots, prints a summary."""
   os.chdir(REPO_ROOT)
   start = time.monotonic()
   load_start = os.getloadavg()[0]

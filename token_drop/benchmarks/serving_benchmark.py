@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 r"""Latency of exported SavedModels: BERT vs NarrowBERT vs Bort classifiers.
 
 Each model is a sentence classifier of its experiment (`finetuning/
@@ -200,6 +214,7 @@ def table(times: Dict[str, float], names, seq_lengths, batch_sizes) -> str:
 
 def run(names, seq_lengths, batch_sizes, repeats: int, warmup: int,
         work_dir: str) -> str:
+  """Exports and times the models; returns the latency table."""
   paths, models = export_models(names, seq_lengths, work_dir)
   times = time_python(models, seq_lengths, batch_sizes, repeats, warmup)
   times.update(time_saved_models(paths, seq_lengths, batch_sizes, repeats,
@@ -208,6 +223,7 @@ def run(names, seq_lengths, batch_sizes, repeats: int, warmup: int,
 
 
 def main(_):
+  """Checks the flags and prints the serving latency table."""
   f = flags.FLAGS
   names = f.models
   unknown = sorted(set(names) - set(MODELS))

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 r"""SparseBERT quality check: dense teacher vs students pruned to 90% / 95%.
 
   python -m token_drop.benchmarks.sparse_bert_check --seq_length=64 \
@@ -95,16 +109,19 @@ def _common(steps: int) -> list:
 
 
 def teacher_command(imported, model_dir, mode='train_and_eval'):
+  """The train.py command that fine-tunes the teacher."""
   return finetune_check.train_command(imported, model_dir, FLAGS.teacher_steps,
                                       mode, max_loop=25)
 
 
 def prune_end(steps: int) -> int:
+  """The step pruning ends at: a --prune_until share of `steps`."""
   return max(1, round(FLAGS.prune_until * steps))
 
 
 def student_command(init_name, imported, teacher_yaml, teacher_dir, sparsity,
                     model_dir):
+  """The train.py command that prunes and distills a student."""
   steps = FLAGS.student_steps
   init = imported if init_name == 'pretrained' else teacher_dir
   override = [
@@ -142,6 +159,7 @@ def _pruned(sparsity: float, kernels: int) -> str:
 
 
 def main(_):
+  """Runs the SparseBERT check and prints its results."""
   os.chdir(REPO_ROOT)
   work = FLAGS.work_dir
   os.makedirs(work, exist_ok=True)
@@ -272,7 +290,7 @@ accuracy near 0.8 is about 1.3 points.
 
 The settings tried before this one, and a dense control, are in the next
 section (written by hand, not by this script).
-"""
+"""  # noqa: E501  (Markdown table and command lines, kept whole)
   common.write_section(os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'),
                          SECTION, text)
 

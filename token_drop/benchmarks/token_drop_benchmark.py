@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Training-step time of token dropping vs BERT at identical sizes.
 
 One training step = forward, backward and AdamW update of the whole
@@ -25,7 +39,8 @@ import numpy as np
 import tensorflow as tf
 
 from official.core import exp_factory
-import experiments  # pylint: disable=unused-import
+# Registers the experiments with exp_factory.
+import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
@@ -133,6 +148,7 @@ def run(size: str, repeats: int, jit: bool) -> Dict[str, float]:
 
 
 def main(_):
+  """Runs the benchmark for the --sizes and prints its table."""
   unknown = [s for s in FLAGS.sizes if s not in SIZES]
   if unknown:
     raise errors.UserError(

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Graceful stop on SIGTERM and SIGINT (preemption and Ctrl-C).
 
 The first SIGTERM or SIGINT asks the run to stop: the controller
@@ -53,6 +67,7 @@ def exit_code(signum: int) -> int:
 
 
 def signal_name(signum: int) -> str:
+  """The name of signal `signum`, e.g. SIGTERM."""
   return signal.Signals(signum).name
 
 

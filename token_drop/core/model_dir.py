@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Keeping a model_dir intact: checks before a run writes anything into it.
 
 train.py runs these in order: `check_mode` (a writable folder; an eval needs
@@ -144,11 +158,11 @@ def check_checkpoint_matches(model: tf.Module, model_dir: str,
   Without a checkpoint to resume, checks `task.init_checkpoint` instead
   (`check_init_checkpoint`). Reads the checkpoint's `model` part into
   `model` (the Controller restores it again right after), which fails on a
-  variable of another shape or a variable the checkpoint lacks (e.g. more layers in the config). The
-  message lists the `task.model` keys that differ from the model_dir's
-  params.yaml. Not detected: a checkpoint with more variables than the model
-  (e.g. fewer layers in the config) whose other shapes match; the extra
-  values are left unused, as tfm does.
+  variable of another shape or a variable the checkpoint lacks (e.g. more
+  layers in the config). The message lists the `task.model` keys that differ
+  from the model_dir's params.yaml. Not detected: a checkpoint with more
+  variables than the model (e.g. fewer layers in the config) whose other
+  shapes match; the extra values are left unused, as tfm does.
 
   Args:
     model: The built model (its variables exist).

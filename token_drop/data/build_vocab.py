@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Learns a BERT WordPiece vocabulary from text, for corpora without one.
 
 Wraps tensorflow-text's `bert_vocab_from_dataset` learner: lines are split
@@ -23,8 +37,9 @@ their ids differ from Google's BERT vocabularies ([UNK]=100, [CLS]=101,
 [SEP]=102, [MASK]=103) without harm.
 
 Usage:
-  python -m token_drop.data.build_vocab --input_file=data/corpus/demo_train.txt \
-    --output_file=/tmp/vocab.txt --vocab_size=8000
+  python -m token_drop.data.build_vocab \
+    --input_file=data/corpus/demo_train.txt --output_file=/tmp/vocab.txt \
+    --vocab_size=8000
 """
 
 import collections
@@ -214,6 +229,7 @@ def build_vocab(input_files: Sequence[str], vocab_size: int,
 
 
 def main(_):
+  """Builds the vocabulary the flags describe and writes it."""
   input_files = checks.expand_input_path(FLAGS.input_file)
   vocab = build_vocab(input_files, FLAGS.vocab_size, FLAGS.do_lower_case,
                       FLAGS.num_unused_tokens, FLAGS.max_lines,

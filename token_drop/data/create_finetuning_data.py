@@ -1,4 +1,18 @@
-r"""Writes fine-tuning TFRecords for tfm's sentence_prediction / tagging loaders.
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+r"""Writes fine-tuning TFRecords for tfm's sentence_prediction/tagging loaders.
 
 Sentence (pair) classification from a TSV/CSV file with a header:
 
@@ -43,6 +57,7 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
+  """Defines the tool's flags."""
   flags.DEFINE_enum('task', None, ['classification', 'tagging'],
                     'Sentence (pair) classification or token tagging.')
   flags.DEFINE_string('input_file', None, 'TSV/CSV (classification) or '
@@ -102,6 +117,7 @@ def create(task: str, input_file: str, output_file: str, vocab_file: str,
 
 
 def main(_):
+  """Writes the fine-tuning data the flags describe."""
   meta = create(FLAGS.task, FLAGS.input_file, FLAGS.output_file,
                 FLAGS.vocab_file, FLAGS.do_lower_case, FLAGS.max_seq_length,
                 FLAGS.text_columns, FLAGS.label_column, FLAGS.label_list,

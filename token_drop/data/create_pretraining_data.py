@@ -1,4 +1,18 @@
-"""Masked-LM (and optional next-sentence) TFRecords from text, in bounded memory.
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Masked-LM (and optional NSP) TFRecords from text, in bounded memory.
 
 Same flags, text format and TFRecord layout as tfm's
 `official/nlp/data/create_pretraining_data.py` (its flags are reused as they
@@ -122,7 +136,8 @@ def shard_paths(output_file: str, num_output_shards: int) -> List[str]:
   if not paths:
     raise errors.UserError('--output_file is empty.')
   if num_output_shards < 1:
-    raise errors.UserError(f'--num_output_shards={num_output_shards} must be >= 1.')
+    raise errors.UserError(
+        f'--num_output_shards={num_output_shards} must be >= 1.')
   if len(paths) > 1:
     if num_output_shards not in (1, len(paths)):
       raise errors.UserError(
@@ -685,6 +700,7 @@ def check_flags(flags_obj) -> None:
 
 
 def main(_):
+  """Writes the pretraining data the flags describe."""
   check_flags(FLAGS)
   input_files = checks.expand_input_path(FLAGS.input_file)
   checks.check_text_files(input_files, '--input_file')

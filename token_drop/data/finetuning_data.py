@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Fine-tuning examples from TSV/CSV and CoNLL files, as tfm TFRecords.
 
 Two input kinds, each written in the format tfm's loaders read:
@@ -213,6 +227,7 @@ def read_conll(path: str, label_list: Optional[Sequence[str]] = None):
 
 
 def tokenizer(vocab_file: str, do_lower_case: bool):
+  """A FullTokenizer on `vocab_file`, after checking that file."""
   checks.read_vocab(vocab_file)  # Names a missing/empty vocab file.
   return tokenization.FullTokenizer(vocab_file, do_lower_case=do_lower_case)
 
@@ -304,7 +319,7 @@ def cache_key(*paths: str, **settings) -> str:
 
 
 def write_atomically(output_file: str, write_fn) -> int:
-  """Runs write_fn(tmp_path) then renames, so readers never see a partial file."""
+  """Runs write_fn(tmp_path) then renames, so readers see no partial file."""
   tmp = f'{output_file}.tmp-{os.getpid()}'
   count = write_fn(tmp)
   os.replace(tmp, output_file)

@@ -1,10 +1,25 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Pretraining inputs: tfm's TFRecord loader, or straight from text.
 
 `PretrainDataConfig` extends tfm's `BertPretrainDataConfig` with an
 `input_format`:
 
-* `tfrecord` (default): files written by `token_drop.data.create_pretraining_data`
-  (or tfm's / the original BERT script), read by tfm's `BertPretrainDataLoader`.
+* `tfrecord` (default): files written by
+  `token_drop.data.create_pretraining_data` (or tfm's / the original BERT
+  script), read by tfm's `BertPretrainDataLoader`.
   Masks are fixed at preprocessing time (`dupe_factor` copies with different
   masks). Use it for large runs: the input pipeline does no tokenization.
 * `text`: files in the create_pretraining_data text format (one sentence per

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """A BERT classifier whose encoder also returns every layer's output.
 
 Layer-wise distillation (SparseBERT, `token_drop.tasks.sparse_bert`) compares
@@ -19,7 +33,7 @@ from official.nlp.tasks import sentence_prediction
 
 def build_classifier(model_config: sentence_prediction.ModelConfig
                     ) -> tf_keras.Model:
-  """tfm's BertClassifier; its encoder also returns embeddings and attention.
+  """A tfm BertClassifier; its encoder also returns embeddings and attention.
 
   Args:
     model_config: A sentence prediction `ModelConfig` with a `bert` encoder.

@@ -1,4 +1,18 @@
-"""Masked-LM pretraining distilled from a teacher (Bort, de Wynter & Perry 2020).
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""MLM pretraining with teacher distillation (Bort, de Wynter & Perry 2020).
 
 loss = mlm_weight * CE_mlm + teacher_weight * L_teacher(z_t, z_s, T), both
 over the masked positions (slots with weight 0 excluded). L_teacher is

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """NarrowBERT tasks: masked-LM pretraining and tagging on narrow positions.
 
 The Keras models these tasks build are in `token_drop.models.narrow_bert`.
@@ -54,7 +68,7 @@ def _check_encoder(params, task_name: str):
 
 @dataclasses.dataclass
 class NarrowMaskedLMConfig(masked_lm.MaskedLMConfig):
-  """Masked-LM config whose encoder is `encoder.any: NarrowBertEncoderConfig`."""
+  """Masked-LM config with encoder `encoder.any: NarrowBertEncoderConfig`."""
 
 
 @task_factory.register_task_cls(NarrowMaskedLMConfig)
@@ -140,7 +154,7 @@ class NarrowTaggingTask(tagging.TaggingTask):
     return self.task_config.narrow_length or seq_length
 
   def build_inputs(self, params, input_context=None):
-    """tfm's tagging inputs plus `narrow_positions` from the labels."""
+    """Returns tfm's tagging inputs plus `narrow_positions` from the labels."""
     dataset = super().build_inputs(params, input_context)
     narrow_length = self.narrow_length(params.seq_length)
 

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Pruning for any task: a task mixin driving `token_drop.layers.pruning`.
 
 `PruningTaskMixin` goes first in the bases of any tfm task whose config has a
@@ -14,8 +28,8 @@
   real update, then (in cross-replica context, via `merge_call`) on schedule
   steps only recomputes the masks and multiplies kernels and Adam moments by
   them; other steps only mask the gradients, which keeps pruned weights and
-  their moments at zero. Because the parent's train step is reused as is, the task keeps its
-  losses, metrics and hooks; any train step that ends with
+  their moments at zero. Because the parent's train step is reused as is, the
+  task keeps its losses, metrics and hooks; any train step that ends with
   `optimizer.apply_gradients` gets pruning this way. Under
   runtime.mixed_precision_dtype=float16 the optimizer is tfm's
   LossScaleOptimizer: the wrapper passes for it, so the loss is still
@@ -158,6 +172,7 @@ def after_update(masks: pruning_lib.PruningMasks, optimizer) -> None:
 
 
 def dummy_inputs(seq_length: int = 8):
+  """One all-zero pretraining example, to build a model."""
   ids = tf.zeros([1, seq_length], tf.int32)
   return dict(input_word_ids=ids, input_mask=tf.ones_like(ids),
               input_type_ids=ids, masked_lm_positions=tf.zeros([1, 1],
@@ -221,7 +236,10 @@ class PruningExperimentConfig(cfg.ExperimentConfig):
 
 def pruning_experiment(config: cfg.ExperimentConfig
                        ) -> PruningExperimentConfig:
-  """`config` (task, trainer, runtime, restrictions) as a PruningExperimentConfig."""
+  """Returns `config` as a PruningExperimentConfig.
+
+  Keeps its task, trainer, runtime and restrictions.
+  """
   return config_parser.as_experiment(config, PruningExperimentConfig)
 
 

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """SparseBERT (Xu et al., NAACL 2021): fine-tune, prune and distill at once.
 
 The student starts from a pretrained BERT (`task.init_checkpoint`), is pruned
@@ -125,6 +139,7 @@ class LayerDistillationConfig(base_config.Config):
 @dataclasses.dataclass
 class DistilledSentencePredictionConfig(
     classifier_tasks.SentencePredictionConfig):
+  """Sentence prediction distilled from a frozen classifier teacher."""
   teacher: ClassifierTeacherConfig = dataclasses.field(
       default_factory=ClassifierTeacherConfig)
   distillation: LayerDistillationConfig = dataclasses.field(
@@ -133,6 +148,7 @@ class DistilledSentencePredictionConfig(
 
 @dataclasses.dataclass
 class SparseBertConfig(DistilledSentencePredictionConfig):
+  """Distilled sentence prediction with SparseBERT weight pruning."""
   pruning: pruning_lib.PruningConfig = dataclasses.field(
       default_factory=pruning_lib.PruningConfig)
 

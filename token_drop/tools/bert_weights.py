@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """One mapping between Hugging Face BERT tensors and tfm's BertEncoderV2.
 
 Both `import_hf` and `export_hf` use this module, so the name and layout rules
@@ -226,7 +240,7 @@ def build_encoder(config: encoders.BertEncoderConfig
 
 def build_masked_lm(encoder: networks.BertEncoderV2,
                     activation: str) -> layers.MaskedLM:
-  """tfm's MLM head on `encoder`'s embedding table, with its variables."""
+  """Makes tfm's MLM head on `encoder`'s embedding table, with its variables."""
   masked_lm = layers.MaskedLM(
       embedding_table=encoder.get_embedding_table(),
       activation=tf_utils.get_activation(activation),

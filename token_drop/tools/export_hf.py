@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 r"""Exports a BertEncoderV2 checkpoint in Hugging Face BERT format.
 
 Usage:
@@ -294,6 +308,7 @@ def export_checkpoint(checkpoint: str, output_dir: str,
 
 
 def define_flags():
+  """Defines the tool's flags."""
   flags.DEFINE_string('checkpoint', None,
                       'Checkpoint file prefix or folder (latest checkpoint).')
   flags.DEFINE_string('encoder_config', None,
@@ -316,6 +331,7 @@ def define_flags():
 
 
 def main(_):
+  """Exports the checkpoint the flags name and prints a summary."""
   f = flags.FLAGS
   summary = export_checkpoint(
       f.checkpoint, f.output_dir, encoder_config=f.encoder_config,

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 r"""Exports a trained model as a SavedModel that serves token ids and raw text.
 
   python -m token_drop.tools.export_saved_model \
@@ -72,7 +86,8 @@ import tensorflow as tf
 import tf_keras
 
 # pylint: disable=unused-import
-import experiments  # Registers this project's and tfm's experiments.
+# Registers this project's and tfm's experiments.
+import experiments  # noqa: F401
 # pylint: enable=unused-import
 from official.core import base_task
 from official.core import config_definitions as cfg
@@ -157,6 +172,7 @@ class SentencePrediction(serving_modules.SentencePrediction):
 
   @dataclasses.dataclass
   class Params(serving_modules.SentencePrediction.Params):
+    """Export parameters of this module."""
     # Classification (softmax probabilities) unless 1 (regression).
     num_classes: int = 2
     # The text signatures take `text` and `text_b`.
@@ -254,6 +270,7 @@ class Tagging(serving_modules.Tagging):
 
   @dataclasses.dataclass
   class Params(serving_modules.Tagging.Params):
+    """Export parameters of this module."""
     vocab_file: str = ''
     lower_case: bool = True
     class_names: Optional[List[str]] = None
@@ -312,6 +329,7 @@ class Encoder(export_base.ExportModule):
 
   @dataclasses.dataclass
   class Params(base_config.Config):
+    """Export parameters of this module."""
     parse_sequence_length: Optional[int] = None
     vocab_file: str = ''
     lower_case: bool = True
@@ -627,6 +645,7 @@ def export(experiment: str, checkpoint: str, output_dir: str,
 
 
 def define_flags():
+  """Defines the tool's flags."""
   flags.DEFINE_string('experiment', None, 'A registered experiment (as '
                       'train.py\'s --experiment).')
   flags.DEFINE_multi_string(
@@ -654,6 +673,7 @@ def define_flags():
 
 
 def main(_):
+  """Exports the SavedModel the flags describe."""
   f = flags.FLAGS
   exported = export(
       f.experiment, f.checkpoint, f.output_dir, config_files=f.config_file

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 r"""Imports a Hugging Face BERT folder as a tfm BertEncoderV2 checkpoint.
 
 Usage:
@@ -52,6 +66,7 @@ NSP_POOLER = 'next_sentence.pooler_dense'
 
 
 def read_hf_config(hf_dir: str) -> Dict[str, Any]:
+  """Reads `hf_dir`'s Hugging Face config.json."""
   path = os.path.join(hf_dir, 'config.json')
   if not os.path.exists(path):
     raise bert_weights.WeightMappingError(
@@ -108,6 +123,7 @@ def read_hf_tensors(hf_dir: str) -> Tuple[Dict[str, np.ndarray], str]:
 
 
 def read_do_lower_case(hf_dir: str) -> bool:
+  """Whether the model lower-cases (default True)."""
   path = os.path.join(hf_dir, 'tokenizer_config.json')
   if os.path.exists(path):
     with open(path, encoding='utf-8') as f:
@@ -126,6 +142,7 @@ def encoder_yaml_dict(config) -> Dict[str, Any]:
 
 
 def write_encoder_yaml(path: str, config, header: str) -> None:
+  """Writes `config` as encoder YAML, `header` as comments."""
   with open(path, 'w', encoding='utf-8') as f:
     f.write(''.join(f'# {line}\n' for line in header.splitlines()))
     yaml.safe_dump(encoder_yaml_dict(config), f, sort_keys=False)
@@ -213,12 +230,14 @@ def import_checkpoint(hf_dir: str, output_dir: str) -> Dict[str, Any]:
 
 
 def define_flags():
+  """Defines the tool's flags."""
   flags.DEFINE_string('hf_dir', None, 'Hugging Face BERT model folder.')
   flags.DEFINE_string('output_dir', None, 'Output folder.')
   flags.mark_flags_as_required(['hf_dir', 'output_dir'])
 
 
 def main(_):
+  """Imports the Hugging Face model and prints a summary."""
   summary = import_checkpoint(flags.FLAGS.hf_dir, flags.FLAGS.output_dir)
   config = summary['encoder_config']
   print(f'imported {config.num_layers}x{config.hidden_size} BERT '

@@ -1,3 +1,17 @@
+# Copyright 2026 The token_drop Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 r"""Sparsity of a pruning run's checkpoint: per pruned matrix and overall.
 
   python -m token_drop.tools.sparsity_report --checkpoint=MODEL_DIR_OR_PREFIX
@@ -102,6 +116,7 @@ def report(checkpoint: str) -> Dict[str, Any]:
 
 
 def format_report(result: Dict[str, Any]) -> str:
+  """Formats a `report` result as text."""
   lines = [f'checkpoint: {result["checkpoint"]}',
            f'{"pruned matrix":60s} {"size":>10s} {"sparsity":>9s}']
   for name, row in result['matrices'].items():
@@ -119,6 +134,7 @@ def format_report(result: Dict[str, Any]) -> str:
 
 
 def main(_):
+  """Prints the sparsity report of --checkpoint."""
   print(format_report(report(flags.FLAGS.checkpoint)))
 
 
