@@ -158,9 +158,12 @@ def test_fine_tuning_restores_the_final_layer_norm(tmp_path, monkeypatch):
 def test_export_hf_refuses_the_pre_ln_encoder(tmp_path):
   # Hugging Face BERT is post-LN and has no final LayerNorm: a clear error,
   # not a silently wrong export.
+  # export_hf names a missing checkpoint first, so give it one.
+  checkpoint = tf.train.Checkpoint(step=tf.Variable(0)).write(
+      str(tmp_path / 'ckpt'))
   with pytest.raises(bert_weights.WeightMappingError, match='norm_first'):
     export_hf.export_checkpoint(
-        str(tmp_path / 'missing'), str(tmp_path / 'hf'),
+        checkpoint, str(tmp_path / 'hf'),
         encoder_config=os.path.join(tu.REPO_ROOT, 'configs', 'demo',
                                     'budget_bert_encoder.yaml'))
   assert not os.path.exists(tmp_path / 'hf')
