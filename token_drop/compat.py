@@ -145,7 +145,8 @@ def encoder_embedding_sublayers(encoder) -> EmbeddingSublayers:
       position=encoder._position_embedding_layer,
       type=encoder._type_embedding_layer,
       norm=encoder._embedding_norm_layer,
-      dropout=encoder._embedding_dropout,
+      # tfm's functional BertEncoder (`type: bert`) has no such attribute.
+      dropout=getattr(encoder, '_embedding_dropout', None),
       projection=getattr(encoder, '_embedding_projection', None))
 
 
