@@ -190,8 +190,11 @@ def _run(params, model_dir: str, mode: str,
             params, model_dir),
         clock=clock)
   trainer.stop_request = stop_request
-  # Before orbit's Controller restores (and tfm writes anything).
-  model_dir_lib.check_checkpoint_matches(trainer.model, model_dir, params)
+  # Before orbit's Controller restores (and tfm writes anything). In the
+  # strategy's scope: the init_checkpoint check may build a lazily built
+  # encoder's variables with a dummy call.
+  with strategy.scope():
+    model_dir_lib.check_checkpoint_matches(trainer.model, model_dir, params)
   if 'train' in mode and strategy.extended.should_checkpoint:
     model_dir_lib.remove_temp_checkpoints(model_dir)
   runner = train_lib.OrbitExperimentRunner(
