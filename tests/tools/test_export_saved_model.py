@@ -69,8 +69,10 @@ CASES = {
     'finetuning/tagging': (
         _demo('tagging_demo.yaml', 'tiny_bert.yaml'), _tiny(BERT), {}),
     'narrow_bert/sentence_prediction': (
-        _demo('narrow_bert_sentence_prediction.yaml'), _NARROW, {}),
-    'narrow_bert/tagging': (_demo('narrow_bert_tagging.yaml'), _NARROW, {}),
+        _demo('sentence_prediction_demo.yaml', 'tiny_narrow_bert.yaml'),
+        _NARROW, {}),
+    'narrow_bert/tagging': (
+        _demo('tagging_demo.yaml', 'tiny_narrow_bert.yaml'), _NARROW, {}),
     'sparse_bert/sentence_prediction': (
         _demo('sparse_bert_sentence_prediction.yaml'),
         _tiny(BERT) + _tiny('task.teacher.model.encoder.bert'), {}),
@@ -89,8 +91,7 @@ CASES = {
     'token_drop_bert/pretraining': (
         _demo('pretrain_demo.yaml', 'tiny_token_drop.yaml'), _tiny(ANY), {}),
     'narrow_bert/pretraining': (
-        _demo('pretrain_demo.yaml', 'narrow_bert_pretraining.yaml'), _NARROW,
-        {}),
+        _demo('pretrain_demo.yaml', 'tiny_narrow_bert.yaml'), _NARROW, {}),
     'pruning/masked_lm': (
         _demo('pretrain_demo.yaml', 'tiny_bert.yaml'), _tiny(BERT), {}),
     'bort/pretraining_distillation': (

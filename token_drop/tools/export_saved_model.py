@@ -413,6 +413,9 @@ def parse_config(experiment: str, config_files: Sequence[str] = (),
   options = train_utils.ParseConfigOptions(
       experiment=experiment, config_file=list(config_files),
       params_override=params_override or '')
+  # Not a training mode: training-only settings (e.g. tfm's default
+  # trainer.train_steps=0 of bert/sentence_prediction) are not checked.
+  options.mode = 'export'
   try:
     return config_parser.parse_configuration(options)
   except (KeyError, LookupError) as e:
