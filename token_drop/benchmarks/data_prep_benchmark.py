@@ -26,8 +26,8 @@ on a shared machine the wall-clock speed-up measures the other jobs as much
 as this code, while MB per CPU-second at N workers vs 1 shows the overhead
 that parallelism adds (on N idle cores the speed-up is N times that ratio).
 
-Corpus: the public-domain corpus in ../shared/data/corpus if present (for
-benchmarking only), else the bundled demo corpus repeated.
+Corpus: --corpus, the bundled demo corpus by default (repeated up to
+--megabytes); pass a larger public-domain corpus for steadier rates.
 
 Usage (from the repository root):
 
@@ -49,8 +49,6 @@ from token_drop.data import create_pretraining_data as cpd
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-SHARED = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'corpus',
-                      'public_domain_train.txt')
 BUNDLED = os.path.join(REPO, 'data', 'corpus', 'demo_train.txt')
 VOCAB = os.path.join(REPO, 'data', 'vocab', 'bert_en_uncased_vocab.txt')
 TITLE = '## Data preparation'
@@ -60,6 +58,9 @@ FLAGS = flags.FLAGS
 
 def define_flags():
   """Defines the flags (not at import: other modules define the same names)."""
+  flags.DEFINE_string('corpus', BUNDLED,
+                      'Text corpus to read (repeated if shorter than '
+                      '--megabytes); a larger one gives steadier rates.')
   flags.DEFINE_float('megabytes', 4.0, 'MB of text to process.')
   flags.DEFINE_list('workers', ['1', '2'], 'Worker counts to time.')
   flags.DEFINE_integer('masking_rounds', 1,
@@ -70,7 +71,9 @@ def define_flags():
 
 def make_corpus(path: str, megabytes: float) -> str:
   """Writes the first `megabytes` of the corpus, ending at a blank line."""
-  source = SHARED if os.path.exists(SHARED) else BUNDLED
+  source = FLAGS.corpus
+  if not os.path.exists(source):
+    raise errors.UserError(f'--corpus={source!r}: no such file')
   limit = int(megabytes * 1e6)
   written = 0
   with open(path, 'wb') as out:
