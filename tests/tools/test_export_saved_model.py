@@ -264,15 +264,19 @@ def cases(tmp_path_factory):
   return _Cases(tmp_path_factory.mktemp('export_saved_model'))
 
 
-# Runs with `python -I` in a folder outside the repo: no token_drop, no tfm.
+# Runs with `python -I` in a folder outside the repo, with token_drop and tfm
+# made unimportable: an editable install (as in CI) puts both on every path.
 SERVE_SCRIPT = textwrap.dedent('''
-    import json, sys
+    import importlib.abc, json, sys
+
+    class _Blocked(importlib.abc.MetaPathFinder):
+      def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('token_drop', 'official'):
+          raise ImportError(name + ' is blocked: the SavedModel must not need it')
+        return None
+
+    sys.meta_path.insert(0, _Blocked())
     import numpy as np
-    try:
-      import token_drop
-      sys.exit('token_drop is importable')
-    except ImportError:
-      pass
     import tensorflow as tf
     import tensorflow_text  # The tokenizer ops.
     job = json.load(open(sys.argv[1]))
