@@ -272,7 +272,7 @@ SERVE_SCRIPT = textwrap.dedent('''
     class _Blocked(importlib.abc.MetaPathFinder):
       def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in ('token_drop', 'official'):
-          raise ImportError(name + ' is blocked: the SavedModel must not need it')
+          raise ImportError(name + ' is blocked: not needed to serve')
         return None
 
     sys.meta_path.insert(0, _Blocked())
