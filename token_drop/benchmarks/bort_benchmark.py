@@ -35,6 +35,7 @@ from absl import flags
 import tensorflow as tf
 
 from official.nlp.configs import encoders
+from experiments import common as experiments_common
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
@@ -60,8 +61,8 @@ def define_flags():
 def build(name: str):
   """Builds the tfm BERT encoder of `MODELS[name]`."""
   config = encoders.EncoderConfig(type='bert', bert=encoders.BertEncoderConfig(
-      vocab_size=30522, max_position_embeddings=512, dropout_rate=0.0,
-      attention_dropout_rate=0.0, **MODELS[name]))
+      vocab_size=experiments_common.VOCAB_SIZE, max_position_embeddings=512,
+      dropout_rate=0.0, attention_dropout_rate=0.0, **MODELS[name]))
   return encoders.build_encoder(config)
 
 

@@ -46,12 +46,13 @@ from official.nlp.configs import bert
 from official.nlp.configs import encoders
 # Registers the experiments with exp_factory.
 import experiments  # noqa: F401  # pylint: disable=unused-import
+from experiments import common as experiments_common
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
 from token_drop.tasks import masked_lm
 
-VOCAB = 30522
+VOCAB = experiments_common.VOCAB_SIZE
 BASE = dict(layers=12, hidden=768, heads=12, inner=3072, full=2)
 DEFAULT_BATCH = {('pretrain', 512): 2, ('infer', 128): 16, ('infer', 512): 4}
 

@@ -63,13 +63,14 @@ from official.nlp.configs import bert
 from official.nlp.configs import encoders
 # Registers the experiments with exp_factory.
 import experiments  # noqa: F401  # pylint: disable=unused-import
+from experiments import common as experiments_common
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import masked_lm
 
-VOCAB = 30522
+VOCAB = experiments_common.VOCAB_SIZE
 METHODS = ('bert', 'token_drop', 'narrow_bert', 'bort')
 PRECISIONS = ('float32', 'bfloat16', 'bfloat16_xla')
 # Encoder shapes; `full` is NarrowBERT's full-length layers.

@@ -47,6 +47,7 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from experiments import common as experiments_common
 from token_drop.benchmarks import common
 from token_drop.core import errors
 from token_drop.tools import export_saved_model
@@ -83,7 +84,7 @@ TIMER = textwrap.dedent('''
       else:
         shape = (spec['batch'], spec['seq'])
         rng = np.random.default_rng(0)
-        ids = rng.integers(999, 30522, shape).astype(np.int32)
+        ids = rng.integers(999, job['vocab_size'], shape).astype(np.int32)
         inputs[key] = dict(input_word_ids=tf.constant(ids),
                            input_mask=tf.ones(shape, tf.int32),
                            input_type_ids=tf.zeros(shape, tf.int32))
@@ -146,7 +147,8 @@ def time_saved_models(paths, seq_lengths, batch_sizes, repeats: int,
             texts=_texts(batch, seq))
   job = os.path.join(work_dir, 'timer_job.json')
   with open(job, 'w') as f:
-    json.dump(dict(runs=runs, repeats=repeats, warmup=warmup), f)
+    json.dump(dict(runs=runs, repeats=repeats, warmup=warmup,
+                   vocab_size=experiments_common.VOCAB_SIZE), f)
   script = os.path.join(work_dir, 'timer.py')
   with open(script, 'w') as f:
     f.write(TIMER)
@@ -170,7 +172,8 @@ def time_python(models, seq_lengths, batch_sizes, repeats: int,
   for seq in seq_lengths:
     for batch in batch_sizes:
       shape = (batch, seq)
-      ids = np.random.default_rng(0).integers(999, 30522, shape)
+      ids = np.random.default_rng(0).integers(
+          999, experiments_common.VOCAB_SIZE, shape)
       inputs = dict(input_word_ids=tf.constant(ids, tf.int32),
                     input_mask=tf.ones(shape, tf.int32),
                     input_type_ids=tf.zeros(shape, tf.int32))

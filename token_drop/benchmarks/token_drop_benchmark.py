@@ -41,6 +41,7 @@ import tensorflow as tf
 from official.core import exp_factory
 # Registers the experiments with exp_factory.
 import experiments  # noqa: F401  # pylint: disable=unused-import
+from experiments import common as experiments_common
 from token_drop.benchmarks import common
 from token_drop.benchmarks import flops
 from token_drop.core import errors
@@ -56,7 +57,7 @@ SIZES = {
     'base': dict(layers=12, hidden=768, heads=12, inner=3072, seq=512,
                  keep=256, preds=76, batch=4),
 }
-VOCAB = 30522
+VOCAB = experiments_common.VOCAB_SIZE
 
 FLAGS = flags.FLAGS
 

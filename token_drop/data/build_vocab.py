@@ -70,10 +70,15 @@ def define_flags():
   Not at import time: tfm's create_pretraining_data module defines flags of
   the same names, and both modules may be imported in one process.
   """
+  # Imported here, not at module level: the `spawn` workers re-import this
+  # module, and importing the experiment registrations costs each of them
+  # seconds.
+  from experiments import common as experiments_common  # pylint: disable=g-import-not-at-top
   flags.DEFINE_string('input_file', None,
                       'Text files: comma-separated paths or globs.')
   flags.DEFINE_string('output_file', None, 'Vocabulary file to write.')
-  flags.DEFINE_integer('vocab_size', 30522, 'Exact size of the vocabulary.')
+  flags.DEFINE_integer('vocab_size', experiments_common.VOCAB_SIZE,
+                       'Exact size of the vocabulary.')
   flags.DEFINE_bool('do_lower_case', True,
                     'Lower-case and strip accents before learning (uncased).')
   flags.DEFINE_integer('num_unused_tokens', 0,
