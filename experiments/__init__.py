@@ -14,15 +14,19 @@
 
 """Experiment registrations: `import experiments` registers them all.
 
-tfm's NLP experiments (`bert/pretraining`, the baseline every method is
-compared with, and the fine-tuning experiments) are registered by importing
-their config modules; each module of this package registers one method family.
+tfm's NLP experiments are registered by importing their config modules;
+`tfm_bert` registers again, with this package's extended trainer, runtime and
+data configs (`common.extend`), the ones `train.py` supports:
+`bert/pretraining` (the baseline every method is compared with),
+`bert/sentence_prediction` and `bert/tagging`. Each other module registers one
+method family, built on the extended configs.
 """
 
 # pylint: disable=unused-import
 from official.nlp.configs import finetuning_experiments  # noqa: F401
 from official.nlp.configs import pretraining_experiments  # noqa: F401
 from token_drop.data import pretrain_dataloader  # noqa: F401
+from experiments import tfm_bert  # noqa: F401
 from experiments import bort  # noqa: F401
 from experiments import budget_bert  # noqa: F401
 from experiments import token_drop_bert  # noqa: F401

@@ -41,6 +41,8 @@ from official.core import exp_factory
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
 from experiments import common
+from token_drop.core import reproducibility
+from token_drop.core import time_budget
 from token_drop.tasks import distillation
 from token_drop.tasks import mlm_distillation
 
@@ -54,7 +56,7 @@ BERT_LARGE_ENCODER = encoders.BertEncoderConfig(**common.BERT_LARGE)
 def bort_pretraining_distillation() -> cfg.ExperimentConfig:
   """Bort student distilled from a BERT-large-shaped teacher."""
   return cfg.ExperimentConfig(
-      runtime=cfg.RuntimeConfig(enable_xla=True),
+      runtime=reproducibility.RuntimeConfig(enable_xla=True),
       task=mlm_distillation.MLMDistillationConfig(
           model=bert.PretrainerConfig(
               encoder=encoders.EncoderConfig(type='bert', bert=BORT_ENCODER),
@@ -68,7 +70,7 @@ def bort_pretraining_distillation() -> cfg.ExperimentConfig:
           teacher_loss='bort_kldiv',
           train_data=common.pretrain_data(True, 256, 512, 76),
           validation_data=common.pretrain_data(False, 256, 512, 76)),
-      trainer=cfg.TrainerConfig(
+      trainer=time_budget.TrainerConfig(
           train_steps=300_000, steps_per_loop=1000, summary_interval=1000,
           checkpoint_interval=10_000, validation_interval=10_000,
           validation_steps=64, max_to_keep=5,

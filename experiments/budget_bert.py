@@ -43,6 +43,7 @@ from official.nlp.configs import encoders
 from experiments import common
 from experiments import finetuning
 from token_drop.core import config_parser
+from token_drop.core import reproducibility
 from token_drop.core import time_budget
 from token_drop.encoders import pre_ln_bert
 from token_drop.tasks import masked_lm
@@ -101,7 +102,7 @@ class BudgetBertTaggingConfig(finetuning.TaggingExperimentConfig):
 def budget_bert_pretraining() -> cfg.ExperimentConfig:
   """BERT-large pre-LN pretraining within a 24-hour budget."""
   return BudgetBertConfig(
-      runtime=cfg.RuntimeConfig(enable_xla=True),
+      runtime=reproducibility.RuntimeConfig(enable_xla=True),
       task=masked_lm.MaskedLMConfig(
           model=bert.PretrainerConfig(encoder=pre_ln_encoder(), cls_heads=[]),
           train_data=common.pretrain_data(True, 4096, 128, 20),
@@ -125,8 +126,8 @@ def budget_bert_pretraining() -> cfg.ExperimentConfig:
 @exp_factory.register_config_factory('budget_bert/sentence_prediction')
 def budget_bert_sentence_prediction() -> cfg.ExperimentConfig:
   """`finetuning/sentence_prediction` with the pre-LN encoder."""
-  config = config_parser.as_experiment(finetuning.sentence_prediction(),
-                                      BudgetBertConfig)
+  config = config_parser.upgrade(finetuning.sentence_prediction(),
+                                 BudgetBertConfig)
   config.task.model.encoder = pre_ln_encoder()
   return config
 
@@ -134,7 +135,7 @@ def budget_bert_sentence_prediction() -> cfg.ExperimentConfig:
 @exp_factory.register_config_factory('budget_bert/tagging')
 def budget_bert_tagging() -> cfg.ExperimentConfig:
   """`finetuning/tagging` with the pre-LN encoder."""
-  config = config_parser.as_experiment(finetuning.tagging(),
-                                      BudgetBertTaggingConfig)
+  config = config_parser.upgrade(finetuning.tagging(),
+                                 BudgetBertTaggingConfig)
   config.task.model.encoder = pre_ln_encoder()
   return config

@@ -12,7 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Pieces shared by the pretraining experiment registrations.
+"""Pieces shared by the experiment registrations.
+
+Every experiment registered in `experiments/` (tfm's re-registered ones
+included) uses this package's extended configs: the trainer config with a
+time budget (`time_budget.TrainerConfig`), the runtime config with a seed
+(`reproducibility.RuntimeConfig`) and, for BERT pretraining, the data config
+that also reads text (`pretrain_dataloader.PretrainDataConfig`). Experiments
+written here build them directly; those that start from a tfm factory pass
+its config through `extend`.
 
 Every pretraining experiment reads `PretrainDataConfig` data and trains with
 AdamW (decoupled weight decay, no decay on LayerNorm and biases) under a
@@ -22,7 +30,12 @@ experiments differ only in the values.
 
 from typing import Any, Dict, List
 
+from official.core import config_definitions as cfg
 from official.modeling import optimization
+from official.nlp.data import pretrain_dataloader as tfm_pretrain_dataloader
+from token_drop.core import config_parser
+from token_drop.core import reproducibility
+from token_drop.core import time_budget
 from token_drop.data import pretrain_dataloader
 
 # Size of the BERT uncased vocabulary (Google's, bundled as
@@ -40,6 +53,34 @@ RESTRICTIONS: List[str] = [
     'task.train_data.is_training != None',
     'task.validation_data.is_training != None',
 ]
+
+
+def extend(config: cfg.ExperimentConfig) -> cfg.ExperimentConfig:
+  """A tfm factory's experiment config with this package's extended configs.
+
+  Upgrades (`config_parser.upgrade`, all values kept) the trainer to
+  `time_budget.TrainerConfig`, the runtime to `reproducibility.RuntimeConfig`
+  (its `seed` defaults on) and tfm's `BertPretrainDataConfig` train and
+  validation data to `pretrain_dataloader.PretrainDataConfig`.
+
+  Args:
+    config: The experiment config (changed in place).
+
+  Returns:
+    `config`.
+  """
+  config.trainer = config_parser.upgrade(config.trainer,
+                                         time_budget.TrainerConfig)
+  config.runtime = config_parser.upgrade(config.runtime,
+                                         reproducibility.RuntimeConfig)
+  for name in ('train_data', 'validation_data'):
+    data = getattr(config.task, name, None)
+    # Only tfm's own class: its other loaders' configs (dynamic, TFDS text)
+    # are not bases of PretrainDataConfig.
+    if type(data) is tfm_pretrain_dataloader.BertPretrainDataConfig:  # pylint: disable=unidiomatic-typecheck
+      setattr(config.task, name, config_parser.upgrade(
+          data, pretrain_dataloader.PretrainDataConfig))
+  return config
 
 
 def pretrain_data(is_training: bool, global_batch_size: int, seq_length: int,

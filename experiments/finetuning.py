@@ -33,6 +33,7 @@ import dataclasses
 from official.core import config_definitions as cfg
 from official.core import exp_factory
 from official.nlp.configs import finetuning_experiments
+from experiments import common
 from token_drop.core import config_parser
 from token_drop.data import finetuning_dataloader
 from token_drop.tasks import sentence_prediction as classifier_tasks
@@ -41,18 +42,12 @@ from token_drop.tasks import tagging as tagging_tasks
 from token_drop.layers import gelu_exact  # noqa: F401  # pylint: disable=unused-import
 
 
-def _as_config(config, cls):
-  """`config` as an instance of its subclass `cls` (extra fields default)."""
-  return cls(**{field.name: getattr(config, field.name)
-                for field in dataclasses.fields(config)})
-
-
 @exp_factory.register_config_factory('finetuning/sentence_prediction')
 def sentence_prediction() -> cfg.ExperimentConfig:
   """Sentence (pair) classification; reports accuracy (or metric_type)."""
-  config = finetuning_experiments.bert_sentence_prediction()
-  config.task = _as_config(config.task,
-                           classifier_tasks.SentencePredictionConfig)
+  config = common.extend(finetuning_experiments.bert_sentence_prediction())
+  config.task = config_parser.upgrade(
+      config.task, classifier_tasks.SentencePredictionConfig)
   config.task.train_data = (
       finetuning_dataloader.SentencePredictionRawDataConfig())
   config.task.validation_data = (
@@ -73,9 +68,10 @@ class TaggingExperimentConfig(cfg.ExperimentConfig):
 @exp_factory.register_config_factory('finetuning/tagging')
 def tagging() -> cfg.ExperimentConfig:
   """Token classification (NER, POS); reports seqeval F1, precision, recall."""
-  config = config_parser.as_experiment(
-      finetuning_experiments.bert_tagging(), TaggingExperimentConfig)
-  config.task = _as_config(config.task, tagging_tasks.TaggingConfig)
+  config = config_parser.upgrade(
+      common.extend(finetuning_experiments.bert_tagging()),
+      TaggingExperimentConfig)
+  config.task = config_parser.upgrade(config.task, tagging_tasks.TaggingConfig)
   config.task.train_data = finetuning_dataloader.TaggingRawDataConfig()
   config.task.validation_data = finetuning_dataloader.TaggingRawDataConfig(
       is_training=False, drop_remainder=False)

@@ -40,6 +40,7 @@ from official.core import exp_factory
 from official.nlp.configs import encoders
 from official.nlp.configs import pretraining_experiments
 from official.nlp.tasks import sentence_prediction
+from experiments import common
 from experiments import finetuning
 from token_drop.data import pretrain_dataloader
 from token_drop.layers import pruning as pruning_lib
@@ -88,7 +89,7 @@ def pruned_sentence_prediction() -> cfg.ExperimentConfig:
 @exp_factory.register_config_factory('pruning/masked_lm')
 def pruned_masked_lm() -> cfg.ExperimentConfig:
   """Masked-LM (pre)training with gradual magnitude pruning."""
-  config = pretraining_experiments.bert_pretraining()
+  config = common.extend(pretraining_experiments.bert_pretraining())
   base = config.task
   config.task = pruning_tasks.PrunedMaskedLMConfig(
       init_checkpoint=base.init_checkpoint, model=base.model,

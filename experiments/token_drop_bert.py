@@ -30,6 +30,8 @@ from official.core import exp_factory
 from official.nlp.configs import bert
 from official.nlp.configs import encoders
 from experiments import common
+from token_drop.core import reproducibility
+from token_drop.core import time_budget
 from token_drop.data import pretrain_dataloader
 from token_drop.encoders import token_drop_bert
 from token_drop.tasks import token_drop_masked_lm
@@ -50,7 +52,7 @@ def _data(is_training: bool) -> pretrain_dataloader.PretrainDataConfig:
 def token_drop_bert_pretraining() -> cfg.ExperimentConfig:
   """BERT-base pretraining with token dropping."""
   return cfg.ExperimentConfig(
-      runtime=cfg.RuntimeConfig(enable_xla=True),
+      runtime=reproducibility.RuntimeConfig(enable_xla=True),
       task=token_drop_masked_lm.TokenDropMaskedLMConfig(
           model=bert.PretrainerConfig(
               encoder=encoders.EncoderConfig(
@@ -61,7 +63,7 @@ def token_drop_bert_pretraining() -> cfg.ExperimentConfig:
               cls_heads=[]),
           train_data=_data(is_training=True),
           validation_data=_data(is_training=False)),
-      trainer=cfg.TrainerConfig(
+      trainer=time_budget.TrainerConfig(
           train_steps=TRAIN_STEPS,
           checkpoint_interval=20_000,
           max_to_keep=5,

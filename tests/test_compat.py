@@ -27,6 +27,8 @@ import tensorflow as tf
 import tf_keras
 
 from official.core import base_trainer
+from official.core import config_definitions as cfg
+from official.core import exp_factory
 from official.modeling.hyperparams import params_dict
 from official.nlp.modeling import layers
 from official.nlp.modeling import networks
@@ -129,6 +131,27 @@ def test_yaml_loader_and_restrictions():
   assert compat.config_restrictions(config) == ['a > 0']
 
 
+def test_experiment_registry():
+  _assert_has(exp_factory, 'exp_factory')
+  factories = compat.registered_config_factories()
+  family = 'compat_test'
+  assert family not in factories
+  exp_factory.register_config_factory(f'{family}/experiment')(
+      lambda: cfg.ExperimentConfig(trainer=cfg.TrainerConfig(train_steps=1)))
+  try:
+    assert callable(factories[family]['experiment'])
+    previous = compat.replace_config_factory(
+        f'{family}/experiment',
+        lambda: cfg.ExperimentConfig(trainer=cfg.TrainerConfig(train_steps=2)))
+    assert previous().trainer.train_steps == 1
+    assert exp_factory.get_exp_config(
+        f'{family}/experiment').trainer.train_steps == 2
+    with pytest.raises(KeyError):
+      compat.replace_config_factory(f'{family}/no_such_experiment', dict)
+  finally:
+    del factories[family]
+
+
 def test_trainer_checkpoint_attribute():
   # base_trainer.Trainer needs a task to build; its `checkpoint` property is
   # what reads the attribute compat.set_trainer_checkpoint writes.
@@ -152,5 +175,6 @@ def test_checkpoint_root_names(tmp_path):
 def test_every_listed_class_is_tested():
   tested = {'BertEncoderV2', 'PositionEmbedding', 'TransformerEncoderBlock',
             'MultiHeadAttention', 'Layer', 'Optimizer', 'LegacyOptimizer',
-            'params_dict', 'ParamsDict', 'Trainer', 'Controller'}
+            'params_dict', 'ParamsDict', 'exp_factory', 'Trainer',
+            'Controller'}
   assert set(compat.PRIVATE_ATTRIBUTES) == tested

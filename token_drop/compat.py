@@ -27,11 +27,12 @@ tf_keras fails in one obvious place rather than deep inside a training run.
 """
 
 import collections
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import tensorflow as tf
 import yaml
 
+from official.core import exp_factory
 from official.modeling.hyperparams import params_dict
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
@@ -70,6 +71,8 @@ PRIVATE_ATTRIBUTES = {
     'params_dict': ('_LOADER',),
     # official.modeling.hyperparams.ParamsDict (instances).
     'ParamsDict': ('_restrictions',),
+    # official.core.exp_factory (module): the experiment registry.
+    'exp_factory': ('_REGISTERED_CONFIGS',),
     # official.core.base_trainer.Trainer (read by its `checkpoint` property).
     'Trainer': ('_checkpoint',),
     # orbit.Controller (methods overridden by core.trainer.Controller).
@@ -363,6 +366,45 @@ def config_restrictions(config) -> List[str]:
   ExperimentConfig class must carry them over.
   """
   return list(getattr(config, '_restrictions', None) or [])
+
+
+def registered_config_factories() -> Dict[str, Any]:
+  """The experiment registry of tfm: names (nested dicts) to factories.
+
+  Why private: `exp_factory` has public lookup (`get_exp_config`) and
+  registration, but no listing of the registered names; an unknown
+  `--experiment` error lists them.
+  """
+  return exp_factory._REGISTERED_CONFIGS
+
+
+def replace_config_factory(name: str, factory: Callable[[], Any]
+                           ) -> Callable[[], Any]:
+  """Registers `factory` as the experiment `name`, in place of the current one.
+
+  Why private: `exp_factory.register_config_factory` refuses a name that is
+  registered (tfm's `registry.register` raises KeyError) and there is no
+  unregister, yet `--experiment=bert/pretraining` must keep its name while
+  building this package's extension of tfm's config
+  (`experiments/tfm_bert.py`).
+
+  Args:
+    name: A registered experiment name, e.g. `bert/pretraining`.
+    factory: The new config factory.
+
+  Returns:
+    The factory registered before.
+
+  Raises:
+    KeyError: `name` is not registered.
+  """
+  *parents, leaf = name.split('/')
+  collection = exp_factory._REGISTERED_CONFIGS
+  for parent in parents:
+    collection = collection[parent]
+  previous = collection[leaf]
+  collection[leaf] = factory
+  return previous
 
 
 def set_trainer_checkpoint(trainer, checkpoint) -> None:

@@ -41,9 +41,13 @@ def _parse(experiment, config_files, override=''):
 
 
 @pytest.mark.parametrize('experiment,stack,override', [
-    # tfm's own experiment, with the trainer and data configs widened.
+    # tfm's own experiments, registered again in experiments/ with the
+    # extended trainer, runtime and data configs.
     ('bert/pretraining', ['pretrain_demo.yaml', 'tiny_bert.yaml'],
-     'trainer.train_steps=7,trainer.time_budget.budget_hours=0.5'),
+     'trainer.train_steps=7,trainer.time_budget.budget_hours=0.5,'
+     'task.train_data.masking_rate=0.2'),
+    ('bert/sentence_prediction', [],
+     'runtime.seed=3,trainer.train_steps=10,trainer.time_budget.budget_hours=1'),
     # Tuples (token_allow_list) and an `any` encoder.
     ('token_drop_bert/pretraining',
      ['pretrain_demo.yaml', 'tiny_token_drop.yaml'], ''),

@@ -22,23 +22,27 @@ from official.core import config_definitions as cfg
 from official.core import exp_factory
 # Registers the experiments with exp_factory.
 import experiments  # noqa: F401  # pylint: disable=unused-import
+from token_drop.core import config_parser
 from token_drop.core import reproducibility
 
 
 def _params():
+  # experiments/ registers tfm's bert/pretraining with the seeded runtime.
   params = exp_factory.get_exp_config('bert/pretraining')
-  params.runtime = reproducibility.upgrade_config(params.runtime)
+  assert isinstance(params.runtime, reproducibility.RuntimeConfig)
   return params
 
 
 def test_upgrade_keeps_tfm_runtime_values_and_adds_the_seed():
   runtime = cfg.RuntimeConfig(distribution_strategy='one_device', num_gpus=0)
-  upgraded = reproducibility.upgrade_config(runtime)
+  upgraded = config_parser.upgrade(runtime, reproducibility.RuntimeConfig)
   assert upgraded.distribution_strategy == 'one_device'
+  assert upgraded.num_gpus == 0
   assert upgraded.seed == reproducibility.DEFAULT_SEED
   assert upgraded.deterministic_ops is False
   assert upgraded.skip_consumed_input is True
-  assert reproducibility.upgrade_config(upgraded) is upgraded
+  assert config_parser.upgrade(
+      upgraded, reproducibility.RuntimeConfig) is upgraded
 
 
 def test_runtime_seed_fills_unset_data_seeds_only():

@@ -18,49 +18,64 @@ tfm's `ExperimentParser` applies `--config_file`s in order, then
 `--params_override`. Its error for an unknown key names only the last path
 component and not the file it came from; this parser checks each source
 against the config first and reports the full dotted path and the source.
-It also widens two tfm configs for every experiment, tfm's own included: the
-BERT pretraining data config to
-`token_drop.data.pretrain_dataloader.PretrainDataConfig` (text input) and the
-trainer config to `token_drop.core.time_budget.TrainerConfig` (time budget),
-and the runtime config to `token_drop.core.reproducibility.RuntimeConfig`
-(seed).
+It only parses, stacks and validates: the registered config of
+`--experiment` is used as it is. The configs this package extends (the time
+budget trainer, the seeded runtime, text pretraining data) are built into the
+experiments where they are registered (`experiments/`), with `upgrade` here
+for configs that start from a tfm factory.
 """
 
+import dataclasses
 from typing import Any, List, Optional, Type, TypeVar
 
 import yaml
 
 from official.core import config_definitions as cfg
-from official.core import exp_factory
 from official.core import train_utils
 from official.modeling.hyperparams import base_config
 from official.modeling.hyperparams import oneof
 from official.modeling.hyperparams import params_dict
-from official.nlp.data import pretrain_dataloader as tfm_pretrain_dataloader
 from token_drop import compat
 from token_drop.core import errors
 from token_drop.core import reproducibility
 from token_drop.core import time_budget
-from token_drop.data import pretrain_dataloader
 
 
 class ConfigError(errors.UserError):
   """A config file or override does not fit the experiment's config."""
 
 
-_Experiment = TypeVar('_Experiment', bound=cfg.ExperimentConfig)
+_Config = TypeVar('_Config', bound=base_config.Config)
 
 
-def as_experiment(config: cfg.ExperimentConfig,
-                  cls: Type[_Experiment]) -> _Experiment:
-  """`config` (task, trainer, runtime, restrictions) as an instance of `cls`.
+def upgrade(config: base_config.Config, cls: Type[_Config]) -> _Config:
+  """`config` as an instance of `cls`, a subclass of its class.
 
-  For experiments built from a tfm config factory whose checks need an
-  `ExperimentConfig` subclass with its own `validate()` (run by
-  `parse_configuration` before any work).
+  The one converter of configs: it extends a tfm config (e.g. an experiment,
+  trainer, runtime or data config built by a tfm factory) to this package's
+  subclass that adds fields. Every field of `config` keeps its value (copied,
+  sub-config classes included), the fields `cls` adds take their defaults,
+  and the `restrictions` are carried over.
+
+  Args:
+    config: A tfm `Config` (dataclass) instance.
+    cls: A subclass of `type(config)` (or that class itself).
+
+  Returns:
+    `config` itself if it already is a `cls`, else a new `cls`.
+
+  Raises:
+    TypeError: `cls` is not a subclass of `config`'s class (a programming
+      error: the new class would drop fields).
   """
-  return cls(task=config.task, trainer=config.trainer, runtime=config.runtime,
-             restrictions=compat.config_restrictions(config))
+  if isinstance(config, cls):
+    return config
+  if not issubclass(cls, type(config)):
+    raise TypeError(f'cannot upgrade a {type(config).__name__} to '
+                    f'{cls.__name__}, which is not a subclass of it.')
+  values = {field.name: getattr(config, field.name)
+            for field in dataclasses.fields(config) if field.init}
+  return cls(**values, restrictions=compat.config_restrictions(config))
 
 
 OVERRIDE_FORMS = (
@@ -279,7 +294,7 @@ def value_errors(params: cfg.ExperimentConfig,
 
 
 class ExperimentParser(train_utils.ExperimentParser):
-  """tfm's parser with source-naming errors, text-capable pretraining data."""
+  """tfm's parser with errors that name the source, key and value."""
 
   def __init__(self, flags_obj):
     super().__init__(flags_obj)
@@ -287,21 +302,13 @@ class ExperimentParser(train_utils.ExperimentParser):
     self.flags_obj = flags_obj
 
   def base_experiment(self):
-    name = self._flags_obj.experiment
+    name = self.flags_obj.experiment
     try:
-      params = super().base_experiment()
+      return super().base_experiment()
     except (LookupError, AssertionError):
       raise ConfigError(
           f'--experiment={name!r} is not a registered experiment; expected '
           f'one of: {", ".join(registered_experiments())}.') from None
-    params.trainer = time_budget.upgrade_config(params.trainer)
-    params.runtime = reproducibility.upgrade_config(params.runtime)
-    task = params.task
-    for name in ('train_data', 'validation_data'):
-      data = getattr(task, name, None)
-      if type(data) is tfm_pretrain_dataloader.BertPretrainDataConfig:  # pylint: disable=unidiomatic-typecheck
-        setattr(task, name, pretrain_dataloader.upgrade_config(data))
-    return params
 
   def parse_config_file(self, params):
     for path in self.flags_obj.config_file or []:
@@ -327,7 +334,7 @@ def registered_experiments() -> List[str]:
       else:
         names.append(f'{prefix}{key}')
 
-  walk(exp_factory._REGISTERED_CONFIGS, '')  # pylint: disable=protected-access
+  walk(compat.registered_config_factories(), '')
   return sorted(names)
 
 

@@ -15,7 +15,8 @@
 """Seeded, resumable runs: `runtime.seed` and `runtime.deterministic_ops`.
 
 tfm's `RuntimeConfig` has no seed (only each `DataConfig` has `seed`), so
-this module widens it, like `time_budget` widens the trainer config. With
+this module extends it, like `time_budget` extends the trainer config; the
+experiments registered in `experiments/` use the extension. With
 `runtime.seed` set (the default, 42, as in the Hugging Face Trainer):
 
 * weight initialisation: `tf_keras.utils.set_random_seed` seeds Python's,
@@ -74,15 +75,6 @@ class RuntimeConfig(cfg.RuntimeConfig):
   seed: Optional[int] = DEFAULT_SEED
   deterministic_ops: bool = False
   skip_consumed_input: bool = True
-
-
-def upgrade_config(config: cfg.RuntimeConfig) -> RuntimeConfig:
-  """Returns `config` as a `RuntimeConfig` with the same values."""
-  if isinstance(config, RuntimeConfig):
-    return config
-  upgraded = RuntimeConfig()
-  upgraded.override(config.as_dict(), is_strict=False)
-  return upgraded
 
 
 def seed_data_configs(params: cfg.ExperimentConfig) -> None:

@@ -131,15 +131,6 @@ class TrainerConfig(cfg.TrainerConfig):
       default_factory=TimeBudgetConfig)
 
 
-def upgrade_config(config: cfg.TrainerConfig) -> TrainerConfig:
-  """Returns `config` as a `TrainerConfig` with the same values."""
-  if isinstance(config, TrainerConfig):
-    return config
-  upgraded = TrainerConfig()
-  upgraded.override(config.as_dict(), is_strict=False)
-  return upgraded
-
-
 class StopTraining(Exception):
   """Raised between training loops when the budget or early stop ends a run.
 

@@ -66,14 +66,6 @@ class PretrainDataConfig(pretrain_dataloader.BertPretrainDataConfig):
   masking_rate: float = 0.15
 
 
-def upgrade_config(config: pretrain_dataloader.BertPretrainDataConfig
-                  ) -> PretrainDataConfig:
-  """Returns `config` as a `PretrainDataConfig` with the same values."""
-  if isinstance(config, PretrainDataConfig):
-    return config
-  return PretrainDataConfig(**config.as_dict())
-
-
 def mask_tokens(input_ids: tf.Tensor, *, seed: tf.Tensor,
                 max_predictions_per_seq: int, masking_rate: float,
                 vocab_size: int, mask_id: int, special_ids) -> dict:

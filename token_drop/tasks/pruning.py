@@ -240,7 +240,7 @@ def pruning_experiment(config: cfg.ExperimentConfig
 
   Keeps its task, trainer, runtime and restrictions.
   """
-  return config_parser.as_experiment(config, PruningExperimentConfig)
+  return config_parser.upgrade(config, PruningExperimentConfig)
 
 
 @dataclasses.dataclass
