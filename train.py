@@ -26,13 +26,13 @@ It is tfm's `official/nlp/train.py` flow (standard tfm flags, params.yaml in
 model_dir, mixed precision and distribution strategy from `runtime`,
 `train_lib.run_experiment`) with three additions: `import experiments`
 registers this project's experiments next to tfm's (`bert/pretraining` stays
-available as the baseline), configuration and input errors are reported by
-file and key before any training, `trainer.time_budget` can end any run at a
-time budget or early stop (final checkpoint, evaluation, exit 0), and the run
-ends with a short report. SIGTERM and Ctrl-C stop training gracefully
-(checkpoint, then exit 128 + signal; `token_drop.core.graceful_stop`), and
-`runtime.seed` makes runs and resumes repeatable
-(`token_drop.core.reproducibility`).
+available as the baseline), configuration and input errors are reported by file
+and key before any training, `trainer.time_budget` can end any run of the
+experiments registered in `experiments/` at a time budget or early stop (final
+checkpoint, evaluation, exit 0), and the run ends with a short report. SIGTERM
+and Ctrl-C stop training gracefully (checkpoint, then exit 128 + signal;
+`token_drop.core.graceful_stop`), and `runtime.seed` makes runs and resumes
+repeatable (`token_drop.core.reproducibility`).
 """
 
 import json

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Time-budgeted training (24-hour BERT / ExtremeBERT) for any experiment.
+"""Time-budgeted training (24-hour BERT / ExtremeBERT) for our experiments.
 
 Izsak et al. (EMNLP 2021) and ExtremeBERT schedule the learning rate by
 elapsed training time rather than by step: linear warmup over
