@@ -59,5 +59,8 @@ def test_alternate_time_without_inputs_and_bad_rounds():
   times = common.alternate_time({'a': a}, rounds=3)
   assert counts['a'] == 4  # One warm-up call.
   assert len(times['a']['wall']) == 3
+  times = common.alternate_time({'a': a}, rounds=2, warm_up=False)
+  assert counts['a'] == 6  # No warm-up call.
+  assert len(times['a']['wall']) == 2
   with pytest.raises(ValueError, match='rounds=0'):
     common.alternate_time({'a': a}, rounds=0)

@@ -23,7 +23,7 @@ results from the files train.py writes (`token_drop.tools.run_metrics`).
 
 import os
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence
 
 import tensorflow as tf
 
@@ -61,22 +61,25 @@ def _fetch(result: Any) -> None:
       t.numpy()
 
 
-def alternate_time(fns: Dict[str, Callable[..., Any]], rounds: int,
-                   inputs: Optional[Sequence[Any]] = None
-                  ) -> Dict[str, Dict[str, List[float]]]:
+def alternate_time(fns: Dict[Hashable, Callable[..., Any]], rounds: int,
+                   inputs: Optional[Sequence[Any]] = None,
+                   warm_up: bool = True
+                  ) -> Dict[Hashable, Dict[str, List[float]]]:
   """Times callables alternately in this process: wall and CPU seconds.
 
   Each callable is first called once per input (tracing, compilation and
-  warm-up, not timed). Then, `rounds` times, every callable is called once,
-  the order reversed every other round so that none always runs first.
-  Each call's result is fetched (`.numpy()` on its tensors) inside the
-  timing, so asynchronous work is counted.
+  warm-up, not timed) unless `warm_up` is off. Then, `rounds` times, every
+  callable is called once, the order reversed every other round so that none
+  always runs first. Each call's result is fetched (`.numpy()` on its
+  tensors) inside the timing, so asynchronous work is counted.
 
   Args:
     fns: Name -> callable. Called with no argument if `inputs` is None, else
       with `inputs[r % len(inputs)]` in round r.
     rounds: Timed calls per callable.
     inputs: Optional inputs the rounds cycle through.
+    warm_up: Call every callable on every input before timing; off for
+      callables already traced and run (e.g. built under another policy).
 
   Returns:
     Name -> {'wall': [seconds per call], 'cpu': [process CPU seconds per
@@ -88,7 +91,7 @@ def alternate_time(fns: Dict[str, Callable[..., Any]], rounds: int,
   if rounds < 1:
     raise ValueError(f'rounds={rounds}; expected at least 1.')
   calls = [()] if inputs is None else [(x,) for x in inputs]
-  for fn in fns.values():
+  for fn in fns.values() if warm_up else ():
     for args in calls:
       _fetch(fn(*args))
   times = {name: {'wall': [], 'cpu': []} for name in fns}

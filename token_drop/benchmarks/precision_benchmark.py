@@ -154,38 +154,6 @@ def make_inputs(batch: int, seq: int, preds: int, seed: int):
       masked_lm_weights=tf.ones([batch, preds], tf.float32))
 
 
-def time_alternately(fns: Dict[str, Callable], inputs: List, rounds: int,
-                     warm_up: bool = True):
-  """Wall seconds of each call, the functions alternating.
-
-  The order is reversed every other round; with `warm_up` each function
-  first runs once per input (tracing and compiling).
-
-  The pattern of `narrow_bert_benchmark._time_alternately`; kept local until
-  a shared timer lands in `token_drop.benchmarks.common`.
-
-  Args:
-    fns: Name -> function of one input returning a tensor.
-    inputs: Inputs; round r uses inputs[r % len(inputs)].
-    rounds: Timed calls per function.
-    warm_up: Run every function on every input first.
-
-  Returns:
-    Name -> list of wall seconds.
-  """
-  for fn in fns.values() if warm_up else ():
-    for x in inputs:
-      float(fn(x))
-  wall = {name: [] for name in fns}
-  for r in range(rounds):
-    order = list(fns) if r % 2 == 0 else list(reversed(list(fns)))
-    for name in order:
-      start = time.perf_counter()
-      float(fns[name](inputs[r % len(inputs)]))  # Waits for the result.
-      wall[name].append(time.perf_counter() - start)
-  return wall
-
-
 def _step(method: str, seq: int, preds: int, shapes, inputs):
   """A float32 step, traced once (its layers build at the first call)."""
   performance.set_mixed_precision_policy('float32')
@@ -226,8 +194,8 @@ def measure(seq: int, batch: int, rounds: int,
   fp32 = {m: _step(m, seq, preds, shapes, inputs[0]) for m in methods}
   log(f'timing float32 ({len(methods)} models, {rounds} rounds)')
   # Every step was traced and run once when built.
-  times = {('float32', m): t for m, t in time_alternately(
-      fp32, inputs, rounds, warm_up=False).items()}
+  times = {('float32', m): t['wall'] for m, t in common.alternate_time(
+      fp32, rounds, inputs, warm_up=False).items()}
   anchor = {'float32': min(times[('float32', 'bert')])}
   reference = fp32['bert']
   del fp32
@@ -244,7 +212,8 @@ def measure(seq: int, batch: int, rounds: int,
         fns[(p, m)] = fn
     log(f'timing float32 BERT and {", ".join(mixed)} ({len(fns)} '
         f'functions, {rounds} rounds)')
-    wall = time_alternately(fns, inputs, rounds, warm_up=False)
+    wall = {k: t['wall'] for k, t in common.alternate_time(
+        fns, rounds, inputs, warm_up=False).items()}
     ref = min(wall.pop(('reference',)))
     for (p, m), t in wall.items():
       times[(p, m)] = t
@@ -366,8 +335,8 @@ def profile_parts(batch: int, seq: int, repeats: int = 5) -> List[Dict]:
         fns[(name, dtype)] = fn
     finally:
       tf_keras.mixed_precision.set_global_policy('float32')
-  wall = time_alternately({k: (lambda _, f=f: f()) for k, f in fns.items()},
-                          [None], repeats, warm_up=False)
+  wall = {k: t['wall'] for k, t in common.alternate_time(
+      fns, repeats, warm_up=False).items()}
   rows = []
   for name in dict.fromkeys(name for name, _ in fns):
     f32 = statistics.median(wall[(name, 'float32')]) * 1000
