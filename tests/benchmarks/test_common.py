@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests for token_drop.benchmarks.common.alternate_time."""
+"""Tests for token_drop.benchmarks.common: the timer and the docs writer."""
 
 import time
 
@@ -64,3 +64,26 @@ def test_alternate_time_without_inputs_and_bad_rounds():
   assert len(times['a']['wall']) == 2
   with pytest.raises(ValueError, match='rounds=0'):
     common.alternate_time({'a': a}, rounds=0)
+
+
+def test_write_section_replaces_its_section_and_appends_new_ones(tmp_path):
+  path = str(tmp_path / 'docs' / 'benchmarks.md')
+  common.write_section('## A', '## A\n\none\n', path)
+  common.write_section('## B', '## B\n\ntwo\n', path)
+  common.write_section('## A', '## A\n\nthree\n', path)
+  with open(path, encoding='utf-8') as f:
+    assert f.read() == '# Benchmarks\n\n## A\n\nthree\n\n## B\n\ntwo\n'
+
+
+def test_report_section_prints_and_writes_only_with_update_docs(
+    tmp_path, capsys):
+  path = str(tmp_path / 'benchmarks.md')
+  text = common.report_section('## X', 'python -m x', '| a |', False,
+                               path=path)
+  assert capsys.readouterr().out == text + '\n'
+  assert not (tmp_path / 'benchmarks.md').exists()
+  assert text.startswith('## X\n\n```\npython -m x\n```\n\n| a |\n\n')
+  assert 'machine shared with other jobs: note).\n' in common.report_section(
+      '## X', 'python -m x', '| a |', True, load_note=': note', path=path)
+  with open(path, encoding='utf-8') as f:
+    assert f.read().startswith('# Benchmarks\n\n## X\n\n```\npython -m x\n')

@@ -29,6 +29,11 @@ import tensorflow as tf
 
 from official.modeling import optimization
 
+# The repository checkout; the scripts' --update_docs write DOCS there.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DOCS = os.path.join(REPO_ROOT, 'docs', 'benchmarks.md')
+
 
 def train_step_fn(task, optimizer_config, jit: bool = False):
   """A compiled training step (forward, backward, update) of a task's model.
@@ -106,13 +111,16 @@ def alternate_time(fns: Dict[Hashable, Callable[..., Any]], rounds: int,
   return times
 
 
-def write_section(path: str, title: str, text: str) -> None:
+def write_section(title: str, text: str, path: str = DOCS) -> None:
   """Replaces the `title` section of a markdown file (or appends it).
 
+  Every script's --update_docs writes through this function.
+
   Args:
-    path: The markdown file (created with a `# Benchmarks` header if absent).
     title: The section's heading line, e.g. `## Token dropping`.
     text: The new section, starting with `title`.
+    path: The markdown file (created with a `# Benchmarks` header if
+      absent); docs/benchmarks.md of the checkout by default.
   """
   os.makedirs(os.path.dirname(path), exist_ok=True)
   content = ''
@@ -130,3 +138,34 @@ def write_section(path: str, title: str, text: str) -> None:
     content = content.rstrip('\n') + '\n\n' + text
   with open(path, 'w', encoding='utf-8') as f:
     f.write(content)
+
+
+def report_section(title: str, command: str, table: str, update_docs: bool,
+                   load_note: str = '', path: str = DOCS) -> str:
+  """Prints a benchmark's docs section; with `update_docs`, writes it too.
+
+  The section is `title`, the command that reproduces it, the table and the
+  load average at the end (the machine is shared, so it qualifies every
+  wall-clock number).
+
+  Args:
+    title: The section's heading line, e.g. `## Input pipeline`.
+    command: The command line, shown in a code block.
+    table: The results (Markdown).
+    update_docs: Replace (or append) the `title` section of `path`.
+    load_note: Appended to "machine shared with other jobs" (e.g. which of
+      the numbers the load disturbs).
+    path: The markdown file (DOCS by default).
+
+  Returns:
+    The section's text.
+  """
+  load = os.getloadavg()
+  text = (f'{title}\n\n```\n{command}\n```\n\n{table}\n\n'
+          f'Load average at the end: {load[0]:.1f}, {load[1]:.1f}, '
+          f'{load[2]:.1f} on {os.cpu_count()} cores (machine shared with '
+          f'other jobs{load_note}).\n')
+  print(text)
+  if update_docs:
+    write_section(title, text, path)
+  return text

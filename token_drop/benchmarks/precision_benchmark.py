@@ -76,8 +76,7 @@ PRECISIONS = ('float32', 'bfloat16', 'bfloat16_xla')
 BERT_BASE = dict(layers=12, hidden=768, heads=12, inner=3072, full=2)
 BORT = dict(layers=4, hidden=1024, heads=8, inner=768, full=0)
 
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), 'docs', 'benchmarks.md')
+DOCS = common.DOCS
 SECTION = '## Precision'
 
 
@@ -443,7 +442,7 @@ def main(argv):
             f'{load[2]:.2f}.\n')
     if FLAGS.notes:
       text += '\n' + FLAGS.notes.strip() + '\n'
-    common.write_section(DOCS, SECTION, text)
+    common.write_section(SECTION, text)
 
 
 if __name__ == '__main__':
