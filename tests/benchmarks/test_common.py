@@ -16,6 +16,7 @@
 
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -87,3 +88,19 @@ def test_report_section_prints_and_writes_only_with_update_docs(
       '## X', 'python -m x', '| a |', True, load_note=': note', path=path)
   with open(path, encoding='utf-8') as f:
     assert f.read().startswith('# Benchmarks\n\n## X\n\n```\npython -m x\n')
+
+
+def test_masked_lm_inputs_are_full_sequences_with_distinct_positions():
+  inputs = common.masked_lm_inputs(3, 12, 4, seed=0, vocab_size=2000)
+  ids = inputs['input_word_ids'].numpy()
+  positions = inputs['masked_lm_positions'].numpy()
+  assert ids.shape == (3, 12) and positions.shape == (3, 4)
+  assert (ids[:, 0] == 101).all() and (ids[:, -1] == 102).all()
+  assert ((ids[:, 1:-1] >= 999) & (ids[:, 1:-1] < 2000)).all()
+  assert (positions >= 1).all() and (positions <= 10).all()
+  assert (np.diff(positions, axis=1) > 0).all()  # Sorted and distinct.
+  np.testing.assert_array_equal(inputs['masked_lm_ids'].numpy(),
+                                np.take_along_axis(ids, positions, 1))
+  assert inputs['input_mask'].numpy().all()
+  again = common.masked_lm_inputs(3, 12, 4, seed=0, vocab_size=2000)
+  np.testing.assert_array_equal(again['input_word_ids'].numpy(), ids)

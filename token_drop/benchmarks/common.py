@@ -25,6 +25,7 @@ import os
 import time
 from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from official.modeling import optimization
@@ -57,6 +58,35 @@ def train_step_fn(task, optimizer_config, jit: bool = False):
     return task.train_step(inputs, model, optimizer, metrics)[task.loss]
 
   return step
+
+
+def masked_lm_inputs(batch: int, seq: int, preds: int, seed: int,
+                     vocab_size: int = 30522) -> Dict[str, tf.Tensor]:
+  """A random masked-LM batch of full sequences (no padding).
+
+  Args:
+    batch: Sequences.
+    seq: Sequence length ([CLS] first, [SEP] last).
+    preds: Masked positions per sequence, distinct, sorted, between them.
+    seed: Seeds the ids and positions.
+    vocab_size: Ids are drawn from [999, vocab_size) (no special tokens).
+
+  Returns:
+    The features of tfm's pretraining data loader, int32.
+  """
+  rng = np.random.RandomState(seed)
+  ids = rng.randint(999, vocab_size, size=(batch, seq)).astype(np.int32)
+  ids[:, 0], ids[:, -1] = 101, 102
+  positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), preds,
+                                           False) for _ in range(batch)]),
+                      axis=1).astype(np.int32)
+  return dict(
+      input_word_ids=tf.constant(ids),
+      input_mask=tf.ones([batch, seq], tf.int32),
+      input_type_ids=tf.zeros([batch, seq], tf.int32),
+      masked_lm_positions=tf.constant(positions),
+      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
+      masked_lm_weights=tf.ones([batch, preds], tf.float32))
 
 
 def _fetch(result: Any) -> None:

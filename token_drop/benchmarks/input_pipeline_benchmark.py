@@ -154,7 +154,7 @@ def time_model(seq: int) -> Dict[str, float]:
     config = token_drop_benchmark._task_config(shape, token_drop=False)  # pylint: disable=protected-access
     task = masked_lm.MaskedLMTask(config.task)
     step = common.train_step_fn(task, config.trainer.optimizer_config)
-    inputs = token_drop_benchmark._inputs(shape, 0)  # pylint: disable=protected-access
+    inputs = common.masked_lm_inputs(batch, seq, PREDICTIONS[seq], 0)
     float(step(inputs))  # compile
     walls, cpus = [], []
     for _ in range(FLAGS.model_steps):

@@ -51,7 +51,6 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 from absl import flags
-import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -136,23 +135,6 @@ def build_task(method: str, seq: int, preds: int,
   return task, config
 
 
-def make_inputs(batch: int, seq: int, preds: int, seed: int):
-  """A random masked-LM batch (no padding)."""
-  rng = np.random.RandomState(seed)
-  ids = rng.randint(999, VOCAB, size=(batch, seq)).astype(np.int32)
-  ids[:, 0], ids[:, -1] = 101, 102
-  positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), preds,
-                                           False) for _ in range(batch)]),
-                      axis=1).astype(np.int32)
-  return dict(
-      input_word_ids=tf.constant(ids),
-      input_mask=tf.ones([batch, seq], tf.int32),
-      input_type_ids=tf.zeros([batch, seq], tf.int32),
-      masked_lm_positions=tf.constant(positions),
-      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
-      masked_lm_weights=tf.ones([batch, preds], tf.float32))
-
-
 def _step(method: str, seq: int, preds: int, shapes, inputs):
   """A float32 step, traced once (its layers build at the first call)."""
   performance.set_mixed_precision_policy('float32')
@@ -189,7 +171,8 @@ def measure(seq: int, batch: int, rounds: int,
   """
   methods = ['bert'] + [m for m in methods if m != 'bert']
   preds = predictions(seq)
-  inputs = [make_inputs(batch, seq, preds, seed) for seed in range(2)]
+  inputs = [common.masked_lm_inputs(batch, seq, preds, seed, VOCAB)
+            for seed in range(2)]
   fp32 = {m: _step(m, seq, preds, shapes, inputs[0]) for m in methods}
   log(f'timing float32 ({len(methods)} models, {rounds} rounds)')
   # Every step was traced and run once when built.
