@@ -172,6 +172,15 @@ def test_checkpoint_root_names(tmp_path):
   assert sorted(compat.checkpoint_root_names(path)) == ['encoder', 'step']
 
 
+def test_sublayer_getters_read_only_listed_attributes():
+  for what, attributes in (
+      ('BertEncoderV2', compat._EMBEDDING_SUBLAYERS),  # pylint: disable=protected-access
+      ('TransformerEncoderBlock', compat._BLOCK_SUBLAYERS),  # pylint: disable=protected-access
+      ('MultiHeadAttention', compat._ATTENTION_SUBLAYERS)):  # pylint: disable=protected-access
+    unlisted = set(attributes.values()) - set(compat.PRIVATE_ATTRIBUTES[what])
+    assert not unlisted, (what, unlisted)
+
+
 def test_every_listed_class_is_tested():
   tested = {'BertEncoderV2', 'PositionEmbedding', 'TransformerEncoderBlock',
             'MultiHeadAttention', 'Layer', 'Optimizer', 'LegacyOptimizer',

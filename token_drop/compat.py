@@ -27,7 +27,7 @@ tf_keras fails in one obvious place rather than deep inside a training run.
 """
 
 import collections
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import tensorflow as tf
 import yaml
@@ -84,6 +84,24 @@ OBJECT_GRAPH_KEY = '_CHECKPOINTABLE_OBJECT_GRAPH'
 
 # pylint: disable=protected-access
 
+
+def _private_fields(kind, obj, attributes: Dict[str, str],
+                    optional: Sequence[str] = ()):
+  """A `kind` namedtuple of `obj`'s private attributes.
+
+  Args:
+    kind: A namedtuple class whose fields are the keys of `attributes`.
+    obj: The object read.
+    attributes: Field -> attribute name (listed in PRIVATE_ATTRIBUTES).
+    optional: Fields left None where `obj` lacks the attribute.
+
+  Returns:
+    The namedtuple.
+  """
+  return kind(**{
+      field: getattr(obj, name, None) if field in optional else
+      getattr(obj, name) for field, name in attributes.items()})
+
 # ---------------------------------------------------------------------------
 # BertEncoderV2.
 
@@ -124,9 +142,12 @@ def encoder_attention_mask_layer(encoder):
   return encoder._attention_mask_layer
 
 
-EmbeddingSublayers = collections.namedtuple(
-    'EmbeddingSublayers',
-    ['word', 'position', 'type', 'norm', 'dropout', 'projection'])
+_EMBEDDING_SUBLAYERS = dict(
+    word='_embedding_layer', position='_position_embedding_layer',
+    type='_type_embedding_layer', norm='_embedding_norm_layer',
+    dropout='_embedding_dropout', projection='_embedding_projection')
+EmbeddingSublayers = collections.namedtuple('EmbeddingSublayers',
+                                            list(_EMBEDDING_SUBLAYERS))
 
 
 def encoder_embedding_sublayers(encoder) -> EmbeddingSublayers:
@@ -143,14 +164,10 @@ def encoder_embedding_sublayers(encoder) -> EmbeddingSublayers:
   Returns:
     An `EmbeddingSublayers`.
   """
-  return EmbeddingSublayers(
-      word=encoder._embedding_layer,
-      position=encoder._position_embedding_layer,
-      type=encoder._type_embedding_layer,
-      norm=encoder._embedding_norm_layer,
-      # tfm's functional BertEncoder (`type: bert`) has no such attribute.
-      dropout=getattr(encoder, '_embedding_dropout', None),
-      projection=getattr(encoder, '_embedding_projection', None))
+  # tfm's functional BertEncoder (`type: bert`) has no `_embedding_dropout`;
+  # BertEncoderV2 has a projection only with an embedding_width.
+  return _private_fields(EmbeddingSublayers, encoder, _EMBEDDING_SUBLAYERS,
+                         optional=('dropout', 'projection'))
 
 
 def encoder_sum_embeddings(encoder, word_ids, type_ids, word_embeddings):
@@ -185,10 +202,16 @@ def position_embedding_table(position_layer):
 # ---------------------------------------------------------------------------
 # TransformerEncoderBlock and MultiHeadAttention.
 
-BlockSublayers = collections.namedtuple('BlockSublayers', [
-    'attention', 'norm_first', 'attention_norm', 'attention_dropout',
-    'intermediate_dense', 'intermediate_activation', 'inner_dropout',
-    'output_dense', 'output_dropout', 'output_norm'])
+_BLOCK_SUBLAYERS = dict(
+    attention='_attention_layer', norm_first='_norm_first',
+    attention_norm='_attention_layer_norm',
+    attention_dropout='_attention_dropout',
+    intermediate_dense='_intermediate_dense',
+    intermediate_activation='_intermediate_activation_layer',
+    inner_dropout='_inner_dropout_layer', output_dense='_output_dense',
+    output_dropout='_output_dropout', output_norm='_output_layer_norm')
+BlockSublayers = collections.namedtuple('BlockSublayers',
+                                        list(_BLOCK_SUBLAYERS))
 
 
 def block_sublayers(block) -> BlockSublayers:
@@ -205,17 +228,7 @@ def block_sublayers(block) -> BlockSublayers:
   Returns:
     A `BlockSublayers`.
   """
-  return BlockSublayers(
-      attention=block._attention_layer,
-      norm_first=block._norm_first,
-      attention_norm=block._attention_layer_norm,
-      attention_dropout=block._attention_dropout,
-      intermediate_dense=block._intermediate_dense,
-      intermediate_activation=block._intermediate_activation_layer,
-      inner_dropout=block._inner_dropout_layer,
-      output_dense=block._output_dense,
-      output_dropout=block._output_dropout,
-      output_norm=block._output_layer_norm)
+  return _private_fields(BlockSublayers, block, _BLOCK_SUBLAYERS)
 
 
 def block_setting(block, name: str, default: Any) -> Any:
@@ -236,8 +249,11 @@ def block_setting(block, name: str, default: Any) -> Any:
   return getattr(block, '_' + name, default)
 
 
-AttentionSublayers = collections.namedtuple(
-    'AttentionSublayers', ['query', 'key', 'value', 'output', 'key_dim'])
+_ATTENTION_SUBLAYERS = dict(
+    query='_query_dense', key='_key_dense', value='_value_dense',
+    output='_output_dense', key_dim='_key_dim')
+AttentionSublayers = collections.namedtuple('AttentionSublayers',
+                                            list(_ATTENTION_SUBLAYERS))
 
 
 def attention_sublayers(attention) -> AttentionSublayers:
@@ -253,10 +269,8 @@ def attention_sublayers(attention) -> AttentionSublayers:
   Returns:
     An `AttentionSublayers`.
   """
-  return AttentionSublayers(
-      query=attention._query_dense, key=attention._key_dense,
-      value=attention._value_dense, output=attention._output_dense,
-      key_dim=attention._key_dim)
+  return _private_fields(AttentionSublayers, attention,
+                         _ATTENTION_SUBLAYERS)
 
 
 # ---------------------------------------------------------------------------

@@ -12,10 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests for token_drop.benchmarks.common.alternate_time."""
+"""Tests for token_drop.benchmarks.common: the timer and the docs writer."""
 
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -59,5 +60,47 @@ def test_alternate_time_without_inputs_and_bad_rounds():
   times = common.alternate_time({'a': a}, rounds=3)
   assert counts['a'] == 4  # One warm-up call.
   assert len(times['a']['wall']) == 3
+  times = common.alternate_time({'a': a}, rounds=2, warm_up=False)
+  assert counts['a'] == 6  # No warm-up call.
+  assert len(times['a']['wall']) == 2
   with pytest.raises(ValueError, match='rounds=0'):
     common.alternate_time({'a': a}, rounds=0)
+
+
+def test_write_section_replaces_its_section_and_appends_new_ones(tmp_path):
+  path = str(tmp_path / 'docs' / 'benchmarks.md')
+  common.write_section('## A', '## A\n\none\n', path)
+  common.write_section('## B', '## B\n\ntwo\n', path)
+  common.write_section('## A', '## A\n\nthree\n', path)
+  with open(path, encoding='utf-8') as f:
+    assert f.read() == '# Benchmarks\n\n## A\n\nthree\n\n## B\n\ntwo\n'
+
+
+def test_report_section_prints_and_writes_only_with_update_docs(
+    tmp_path, capsys):
+  path = str(tmp_path / 'benchmarks.md')
+  text = common.report_section('## X', 'python -m x', '| a |', False,
+                               path=path)
+  assert capsys.readouterr().out == text + '\n'
+  assert not (tmp_path / 'benchmarks.md').exists()
+  assert text.startswith('## X\n\n```\npython -m x\n```\n\n| a |\n\n')
+  assert 'machine shared with other jobs: note).\n' in common.report_section(
+      '## X', 'python -m x', '| a |', True, load_note=': note', path=path)
+  with open(path, encoding='utf-8') as f:
+    assert f.read().startswith('# Benchmarks\n\n## X\n\n```\npython -m x\n')
+
+
+def test_masked_lm_inputs_are_full_sequences_with_distinct_positions():
+  inputs = common.masked_lm_inputs(3, 12, 4, seed=0, vocab_size=2000)
+  ids = inputs['input_word_ids'].numpy()
+  positions = inputs['masked_lm_positions'].numpy()
+  assert ids.shape == (3, 12) and positions.shape == (3, 4)
+  assert (ids[:, 0] == 101).all() and (ids[:, -1] == 102).all()
+  assert ((ids[:, 1:-1] >= 999) & (ids[:, 1:-1] < 2000)).all()
+  assert (positions >= 1).all() and (positions <= 10).all()
+  assert (np.diff(positions, axis=1) > 0).all()  # Sorted and distinct.
+  np.testing.assert_array_equal(inputs['masked_lm_ids'].numpy(),
+                                np.take_along_axis(ids, positions, 1))
+  assert inputs['input_mask'].numpy().all()
+  again = common.masked_lm_inputs(3, 12, 4, seed=0, vocab_size=2000)
+  np.testing.assert_array_equal(again['input_word_ids'].numpy(), ids)

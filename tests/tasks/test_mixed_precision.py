@@ -35,22 +35,11 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from official.core import exp_factory
 from official.core import task_factory
 from official.modeling import performance
-from official.nlp.tasks import sentence_prediction
-from official.nlp.tasks import tagging
-# Registers the experiments with exp_factory.
-import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
-from token_drop.tasks import narrow_bert as narrow_tasks
-
-VOCAB = 128  # Holds the default token-drop allow list (100-103).
-SEQ = 16
-PREDS = 4
-BATCH = 2
-HIDDEN = 16
+from token_drop.testing import tiny_experiments as tiny
 
 EXPERIMENTS = (
     'bert/pretraining', 'bert/sentence_prediction', 'bert/tagging',
@@ -77,122 +66,19 @@ UNSCALED = ('bert/pretraining',)
 
 
 def test_every_registered_experiment_of_the_package_is_covered():
-  def names(registry, prefix=''):
-    for key, value in registry.items():
-      if isinstance(value, dict):
-        yield from names(value, f'{prefix}{key}/')
-      else:
-        yield prefix + key
-  registry = exp_factory._REGISTERED_CONFIGS  # pylint: disable=protected-access
-  ours = {n for n in names(registry) if n.split('/')[0] not in ('bert',
-                                                                 'electra')}
+  ours = set(tiny.package_experiments())
   assert ours <= set(EXPERIMENTS), sorted(ours - set(EXPERIMENTS))
-
-
-def _shrink_encoder(encoder):
-  inner = encoder.get()
-  inner.override(dict(
-      vocab_size=VOCAB, hidden_size=HIDDEN, num_layers=2,
-      num_attention_heads=2, intermediate_size=32,
-      max_position_embeddings=SEQ, dropout_rate=0.0,
-      attention_dropout_rate=0.0))
-  # Three layers for the methods, so that their outputs differ from BERT's:
-  # a middle layer on the kept tokens only; two narrow layers (with one, the
-  # masked positions' outputs are BERT's).
-  if hasattr(inner, 'token_keep_k'):
-    inner.override(dict(num_layers=3, token_keep_k=SEQ // 2,
-                        token_drop_start_layer=1, token_drop_end_layer=2))
-  if hasattr(inner, 'full_length_layers'):
-    inner.override(dict(num_layers=3, full_length_layers=1))
-
-
-def tiny_config(experiment: str, dtype: str):
-  """The registered config with tiny encoders, no dropout, runtime dtype."""
-  name, _, variant = experiment.partition(':')
-  config = exp_factory.get_exp_config(name)
-  config.runtime.mixed_precision_dtype = dtype
-  task = config.task
-  _shrink_encoder(task.model.encoder)
-  if variant == 'context_first':
-    task.model.encoder.get().narrow_mode = 'context_first'
-  for head in getattr(task.model, 'cls_heads', None) or []:
-    head.inner_dim, head.dropout_rate = HIDDEN, 0.0
-  if hasattr(task.model, 'head_dropout'):
-    task.model.head_dropout = 0.0
-  if hasattr(task.model, 'num_classes'):
-    task.model.num_classes = 3
-  if hasattr(task, 'class_names'):
-    task.class_names = ['O', 'B-X', 'I-X']
-  teacher = getattr(task, 'teacher', None)
-  if teacher is not None:
-    _shrink_encoder(teacher.model.encoder)
-    if hasattr(teacher.model, 'num_classes'):
-      teacher.model.num_classes = 3
-    teacher.allow_untrained = True
-  if getattr(task, 'pruning', None) is not None:
-    # Masks recomputed (and kernels and moments re-masked) at both steps.
-    task.pruning.override(dict(target_sparsity=0.5, begin_step=0,
-                               end_step=2, frequency=1))
-  optimizer = config.trainer.optimizer_config
-  if optimizer.learning_rate.type == 'polynomial':  # tfm's leave it unset.
-    optimizer.learning_rate.polynomial.decay_steps = 10
-  if optimizer.warmup.type == 'polynomial':
-    optimizer.warmup.polynomial.warmup_steps = 1
-  for data in (task.train_data, task.validation_data):
-    for key, value in (('seq_length', SEQ), ('max_seq_length', SEQ),
-                       ('max_predictions_per_seq', PREDS),
-                       ('global_batch_size', BATCH)):
-      if hasattr(data, key):
-        setattr(data, key, value)
-  return config
-
-
-def tiny_batch(task, seed=0):
-  """A random batch in the layout the task's data loader produces."""
-  rng = np.random.RandomState(seed)
-  ids = rng.randint(1, VOCAB, size=(BATCH, SEQ)).astype(np.int32)
-  ids[:, 0] = 101  # [CLS]
-  mask = np.ones_like(ids)
-  mask[-1, SEQ - 4:] = 0  # Some padding.
-  ids[-1, SEQ - 4:] = 0
-  features = dict(input_word_ids=tf.constant(ids),
-                  input_mask=tf.constant(mask),
-                  input_type_ids=tf.zeros_like(ids))
-  if isinstance(task, tagging.TaggingTask):
-    labels = rng.randint(0, 3, size=(BATCH, SEQ)).astype(np.int32)
-    labels[:, 0] = -1  # [CLS] and continuation sub-words are unlabelled.
-    labels[:, 3::4] = -1
-    labels[mask == 0] = -1
-    labels = tf.constant(labels)
-    if isinstance(task, narrow_tasks.NarrowTaggingTask):
-      features['narrow_positions'] = narrow_tasks.labelled_positions(
-          labels, SEQ)[0]
-    return features, labels
-  if isinstance(task, sentence_prediction.SentencePredictionTask):
-    features['label_ids'] = tf.constant(rng.randint(0, 3, size=BATCH),
-                                        tf.int32)
-    return features
-  positions = np.tile(np.arange(1, PREDS + 1), (BATCH, 1)).astype(np.int32)
-  weights = np.ones((BATCH, PREDS), np.float32)
-  weights[0, -1] = 0.0
-  features.update(
-      masked_lm_positions=tf.constant(positions),
-      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
-      masked_lm_weights=tf.constant(weights))
-  if task.task_config.model.cls_heads:
-    features['next_sentence_labels'] = tf.constant([0, 1], tf.int32)
-  return features
 
 
 class Run:
   """A tiny experiment's task, model, optimizer and train step in one dtype."""
 
   def __init__(self, experiment: str, dtype: str):
-    self.config = tiny_config(experiment, dtype)
+    self.config = tiny.tiny_config(experiment, dtype)
     tf_keras.utils.set_random_seed(0)
     self.task = task_factory.get_task(self.config.task)
     self.model = self.task.build_model()
-    self.batch = tiny_batch(self.task)
+    self.batch = tiny.tiny_batch(self.task)
     features = self.batch[0] if isinstance(self.batch, tuple) else self.batch
     self.model(features, training=False)  # Creates every variable.
     self.optimizer = trainer_lib.create_optimizer(

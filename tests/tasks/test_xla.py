@@ -28,8 +28,8 @@ without XLA (eagerly) from the same weights within RTOL (XLA fuses and
 reorders float32 arithmetic; measured differences on these models are below
 1e-6).
 
-The tiny configs duplicate the minimal part of tests/tasks/
-test_mixed_precision.py (test modules do not import each other).
+The tiny configs and batches come from token_drop.testing.tiny_experiments
+(shared with tests/tasks/test_mixed_precision.py).
 """
 
 import numpy as np
@@ -37,21 +37,11 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from official.core import exp_factory
 from official.core import task_factory
-from official.nlp.tasks import sentence_prediction
-from official.nlp.tasks import tagging
-# Registers the experiments with exp_factory.
-import experiments  # noqa: F401  # pylint: disable=unused-import
 from token_drop.core import time_budget
 from token_drop.core import trainer as trainer_lib
-from token_drop.tasks import narrow_bert as narrow_tasks
+from token_drop.testing import tiny_experiments as tiny
 
-VOCAB = 128  # Holds the default token-drop allow list (100-103).
-SEQ = 16
-PREDS = 4
-BATCH = 2
-HIDDEN = 16
 RTOL = 1e-4
 
 # One parameter per registered experiment, grouped by family in the ids.
@@ -68,119 +58,20 @@ EXPERIMENTS = (
 
 
 def test_every_registered_experiment_of_the_package_is_covered():
-  def names(registry, prefix=''):
-    for key, value in registry.items():
-      if isinstance(value, dict):
-        yield from names(value, f'{prefix}{key}/')
-      else:
-        yield prefix + key
-  registry = exp_factory._REGISTERED_CONFIGS  # pylint: disable=protected-access
-  ours = {n for n in names(registry) if n.split('/')[0] not in ('bert',
-                                                                 'electra')}
+  ours = set(tiny.package_experiments())
   assert ours <= set(EXPERIMENTS), sorted(ours - set(EXPERIMENTS))
-
-
-def _shrink_encoder(encoder):
-  inner = encoder.get()
-  inner.override(dict(
-      vocab_size=VOCAB, hidden_size=HIDDEN, num_layers=2,
-      num_attention_heads=2, intermediate_size=32,
-      max_position_embeddings=SEQ, dropout_rate=0.0,
-      attention_dropout_rate=0.0))
-  if hasattr(inner, 'token_keep_k'):  # A layer on the kept tokens only.
-    inner.override(dict(num_layers=3, token_keep_k=SEQ // 2,
-                        token_drop_start_layer=1, token_drop_end_layer=2))
-  if hasattr(inner, 'full_length_layers'):  # Two narrow layers.
-    inner.override(dict(num_layers=3, full_length_layers=1))
-
-
-def _tiny_config(experiment: str):
-  name, _, variant = experiment.partition(':')
-  config = exp_factory.get_exp_config(name)
-  task = config.task
-  _shrink_encoder(task.model.encoder)
-  if variant:
-    task.model.encoder.get().narrow_mode = variant
-  for head in getattr(task.model, 'cls_heads', None) or []:
-    head.inner_dim, head.dropout_rate = HIDDEN, 0.0
-  if hasattr(task.model, 'head_dropout'):
-    task.model.head_dropout = 0.0
-  if hasattr(task.model, 'num_classes'):
-    task.model.num_classes = 3
-  if hasattr(task, 'class_names'):
-    task.class_names = ['O', 'B-X', 'I-X']
-  teacher = getattr(task, 'teacher', None)
-  if teacher is not None:
-    _shrink_encoder(teacher.model.encoder)
-    if hasattr(teacher.model, 'num_classes'):
-      teacher.model.num_classes = 3
-    teacher.allow_untrained = True
-  if getattr(task, 'pruning', None) is not None:
-    # Masks recomputed (kernels and moments re-masked) at both steps.
-    task.pruning.override(dict(target_sparsity=0.5, begin_step=0,
-                               end_step=2, frequency=1))
-  optimizer = config.trainer.optimizer_config
-  if optimizer.learning_rate.type == 'polynomial':
-    optimizer.learning_rate.polynomial.decay_steps = 10
-  if optimizer.warmup.type == 'polynomial':
-    optimizer.warmup.polynomial.warmup_steps = 1
-  for data in (task.train_data, task.validation_data):
-    for key, value in (('seq_length', SEQ), ('max_seq_length', SEQ),
-                       ('max_predictions_per_seq', PREDS),
-                       ('global_batch_size', BATCH)):
-      if hasattr(data, key):
-        setattr(data, key, value)
-  return config
-
-
-def _tiny_batch(task, seed):
-  """A random batch in the layout the task's data loader produces."""
-  rng = np.random.RandomState(seed)
-  ids = rng.randint(1, VOCAB, size=(BATCH, SEQ)).astype(np.int32)
-  ids[:, 0] = 101  # [CLS]
-  mask = np.ones_like(ids)
-  mask[-1, SEQ - 4:] = 0  # Some padding.
-  ids[-1, SEQ - 4:] = 0
-  features = dict(input_word_ids=tf.constant(ids),
-                  input_mask=tf.constant(mask),
-                  input_type_ids=tf.zeros_like(ids))
-  if isinstance(task, tagging.TaggingTask):
-    labels = rng.randint(0, 3, size=(BATCH, SEQ)).astype(np.int32)
-    labels[:, 0] = -1
-    labels[:, 3::4] = -1
-    labels[mask == 0] = -1
-    labels = tf.constant(labels)
-    if isinstance(task, narrow_tasks.NarrowTaggingTask):
-      features['narrow_positions'] = narrow_tasks.labelled_positions(
-          labels, SEQ)[0]
-    return features, labels
-  if isinstance(task, sentence_prediction.SentencePredictionTask):
-    features['label_ids'] = tf.constant(rng.randint(0, 3, size=BATCH),
-                                        tf.int32)
-    return features
-  positions = np.sort(np.stack([rng.choice(np.arange(1, SEQ - 4), PREDS,
-                                           False) for _ in range(BATCH)]),
-                      axis=1).astype(np.int32)
-  weights = np.ones((BATCH, PREDS), np.float32)
-  weights[0, -1] = 0.0
-  features.update(
-      masked_lm_positions=tf.constant(positions),
-      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
-      masked_lm_weights=tf.constant(weights))
-  if task.task_config.model.cls_heads:
-    features['next_sentence_labels'] = tf.constant([0, 1], tf.int32)
-  return features
 
 
 class _Run:
   """A tiny experiment's task, model, optimizer and metrics."""
 
   def __init__(self, experiment: str, weights=None):
-    self.config = _tiny_config(experiment)
+    self.config = tiny.tiny_config(experiment)
     tf_keras.utils.set_random_seed(0)
     self.task = task_factory.get_task(self.config.task)
     self.model = self.task.build_model()
-    self.batches = [_tiny_batch(self.task, seed) for seed in (0, 1)]
+    self.batches = [tiny.tiny_batch(self.task, seed, random_positions=True)
+                    for seed in (0, 1)]
     first = self.batches[0]
     self.model(first[0] if isinstance(first, tuple) else first,
                training=False)  # Creates every variable.

@@ -152,19 +152,11 @@ def main(argv):
   del argv
   with tempfile.TemporaryDirectory() as directory:
     table = run(directory)
-  load = os.getloadavg()
   command = ('python -m token_drop.benchmarks.data_prep_benchmark '
              f'--megabytes={FLAGS.megabytes} '
              f'--workers={",".join(FLAGS.workers)} '
              f'--masking_rounds={FLAGS.masking_rounds} --update_docs')
-  text = (f'{TITLE}\n\n```\n{command}\n```\n\n{table}\n\n'
-          f'Load average at the end: {load[0]:.1f}, {load[1]:.1f}, '
-          f'{load[2]:.1f} on {os.cpu_count()} cores (machine shared with '
-          'other jobs).\n')
-  print(text)
-  if FLAGS.update_docs:
-    common.write_section(os.path.join(REPO, 'docs', 'benchmarks.md'), TITLE,
-                         text)
+  common.report_section(TITLE, command, table, FLAGS.update_docs)
 
 
 if __name__ == '__main__':

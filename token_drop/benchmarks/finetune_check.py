@@ -193,8 +193,7 @@ which runs `python {shown}`.
 | train.py wall time (train + eval, incl. TFRecord build) | {run_seconds:.0f} s |
 | 1-minute load average before / after the run (2 cores) | {load_before:.1f} / {load_after:.1f} |
 """  # noqa: E501  (Markdown table and command lines, kept whole)
-    common.write_section(os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'),
-                         SECTION, text)
+    common.write_section(SECTION, text)
 
 
 if __name__ == '__main__':

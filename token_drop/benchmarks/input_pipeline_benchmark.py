@@ -154,7 +154,7 @@ def time_model(seq: int) -> Dict[str, float]:
     config = token_drop_benchmark._task_config(shape, token_drop=False)  # pylint: disable=protected-access
     task = masked_lm.MaskedLMTask(config.task)
     step = common.train_step_fn(task, config.trainer.optimizer_config)
-    inputs = token_drop_benchmark._inputs(shape, 0)  # pylint: disable=protected-access
+    inputs = common.masked_lm_inputs(batch, seq, PREDICTIONS[seq], 0)
     float(step(inputs))  # compile
     walls, cpus = [], []
     for _ in range(FLAGS.model_steps):
@@ -207,7 +207,6 @@ def main(argv):
   """Runs the benchmark and prints its table."""
   del argv
   table = run()
-  load = os.getloadavg()
   command = ('python -m token_drop.benchmarks.input_pipeline_benchmark '
              f'--seq_lengths={",".join(FLAGS.seq_lengths)} '
              f'--batch_size={FLAGS.batch_size} --seconds={FLAGS.seconds} '
@@ -216,15 +215,10 @@ def main(argv):
              + (f' --model_seconds_per_step='
                 f'{",".join(FLAGS.model_seconds_per_step)}'
                 if FLAGS.model_seconds_per_step else '') + ' --update_docs')
-  text = (f'{TITLE}\n\n```\n{command}\n```\n\n{table}\n\n'
-          f'Load average at the end: {load[0]:.1f}, {load[1]:.1f}, '
-          f'{load[2]:.1f} on {os.cpu_count()} cores (machine shared with '
-          'other jobs: wall-clock rates are depressed, per-CPU-second rates '
-          'much less so).\n')
-  print(text)
-  if FLAGS.update_docs:
-    common.write_section(os.path.join(REPO, 'docs', 'benchmarks.md'), TITLE,
-                         text)
+  common.report_section(
+      TITLE, command, table, FLAGS.update_docs,
+      load_note=': wall-clock rates are depressed, per-CPU-second rates '
+      'much less so')
 
 
 if __name__ == '__main__':

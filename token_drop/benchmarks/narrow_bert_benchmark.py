@@ -37,7 +37,6 @@ import statistics
 from typing import Dict
 
 from absl import flags
-import numpy as np
 import tensorflow as tf
 
 from official.core import exp_factory
@@ -129,22 +128,6 @@ def _infer_fn(narrow: bool, seq: int, jit: bool):
   return infer
 
 
-def _inputs(batch: int, seq: int, preds: int, seed: int):
-  rng = np.random.RandomState(seed)
-  ids = rng.randint(999, VOCAB, size=(batch, seq)).astype(np.int32)
-  ids[:, 0], ids[:, -1] = 101, 102
-  positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), preds,
-                                           False) for _ in range(batch)]),
-                      axis=1).astype(np.int32)
-  return dict(
-      input_word_ids=tf.constant(ids),
-      input_mask=tf.ones([batch, seq], tf.int32),
-      input_type_ids=tf.zeros([batch, seq], tf.int32),
-      masked_lm_positions=tf.constant(positions),
-      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
-      masked_lm_weights=tf.ones([batch, preds], tf.float32))
-
-
 def run(kind: str, seq: int, batch: int, repeats: int, preds: int = 76,
         jit: bool = False) -> Dict[str, float]:
   """Times BERT and NarrowBERT alternately; returns times and ratios.
@@ -159,7 +142,8 @@ def run(kind: str, seq: int, batch: int, repeats: int, preds: int = 76,
   else:
     fns = {name: _infer_fn(name == 'narrow', seq, jit)
            for name in ('bert', 'narrow')}
-  inputs = [_inputs(batch, seq, preds, seed) for seed in range(2)]
+  inputs = [common.masked_lm_inputs(batch, seq, preds, seed, VOCAB)
+            for seed in range(2)]
   times = common.alternate_time(fns, repeats, inputs)
   wall = {name: t['wall'] for name, t in times.items()}
   cpu = {name: t['cpu'] for name, t in times.items()}

@@ -51,7 +51,6 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 from absl import flags
-import numpy as np
 import tensorflow as tf
 import tf_keras
 
@@ -77,8 +76,7 @@ PRECISIONS = ('float32', 'bfloat16', 'bfloat16_xla')
 BERT_BASE = dict(layers=12, hidden=768, heads=12, inner=3072, full=2)
 BORT = dict(layers=4, hidden=1024, heads=8, inner=768, full=0)
 
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), 'docs', 'benchmarks.md')
+DOCS = common.DOCS
 SECTION = '## Precision'
 
 
@@ -138,55 +136,6 @@ def build_task(method: str, seq: int, preds: int,
   return task, config
 
 
-def make_inputs(batch: int, seq: int, preds: int, seed: int):
-  """A random masked-LM batch (no padding)."""
-  rng = np.random.RandomState(seed)
-  ids = rng.randint(999, VOCAB, size=(batch, seq)).astype(np.int32)
-  ids[:, 0], ids[:, -1] = 101, 102
-  positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), preds,
-                                           False) for _ in range(batch)]),
-                      axis=1).astype(np.int32)
-  return dict(
-      input_word_ids=tf.constant(ids),
-      input_mask=tf.ones([batch, seq], tf.int32),
-      input_type_ids=tf.zeros([batch, seq], tf.int32),
-      masked_lm_positions=tf.constant(positions),
-      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
-      masked_lm_weights=tf.ones([batch, preds], tf.float32))
-
-
-def time_alternately(fns: Dict[str, Callable], inputs: List, rounds: int,
-                     warm_up: bool = True):
-  """Wall seconds of each call, the functions alternating.
-
-  The order is reversed every other round; with `warm_up` each function
-  first runs once per input (tracing and compiling).
-
-  The pattern of `narrow_bert_benchmark._time_alternately`; kept local until
-  a shared timer lands in `token_drop.benchmarks.common`.
-
-  Args:
-    fns: Name -> function of one input returning a tensor.
-    inputs: Inputs; round r uses inputs[r % len(inputs)].
-    rounds: Timed calls per function.
-    warm_up: Run every function on every input first.
-
-  Returns:
-    Name -> list of wall seconds.
-  """
-  for fn in fns.values() if warm_up else ():
-    for x in inputs:
-      float(fn(x))
-  wall = {name: [] for name in fns}
-  for r in range(rounds):
-    order = list(fns) if r % 2 == 0 else list(reversed(list(fns)))
-    for name in order:
-      start = time.perf_counter()
-      float(fns[name](inputs[r % len(inputs)]))  # Waits for the result.
-      wall[name].append(time.perf_counter() - start)
-  return wall
-
-
 def _step(method: str, seq: int, preds: int, shapes, inputs):
   """A float32 step, traced once (its layers build at the first call)."""
   performance.set_mixed_precision_policy('float32')
@@ -223,12 +172,13 @@ def measure(seq: int, batch: int, rounds: int,
   """
   methods = ['bert'] + [m for m in methods if m != 'bert']
   preds = predictions(seq)
-  inputs = [make_inputs(batch, seq, preds, seed) for seed in range(2)]
+  inputs = [common.masked_lm_inputs(batch, seq, preds, seed, VOCAB)
+            for seed in range(2)]
   fp32 = {m: _step(m, seq, preds, shapes, inputs[0]) for m in methods}
   log(f'timing float32 ({len(methods)} models, {rounds} rounds)')
   # Every step was traced and run once when built.
-  times = {('float32', m): t for m, t in time_alternately(
-      fp32, inputs, rounds, warm_up=False).items()}
+  times = {('float32', m): t['wall'] for m, t in common.alternate_time(
+      fp32, rounds, inputs, warm_up=False).items()}
   anchor = {'float32': min(times[('float32', 'bert')])}
   reference = fp32['bert']
   del fp32
@@ -245,7 +195,8 @@ def measure(seq: int, batch: int, rounds: int,
         fns[(p, m)] = fn
     log(f'timing float32 BERT and {", ".join(mixed)} ({len(fns)} '
         f'functions, {rounds} rounds)')
-    wall = time_alternately(fns, inputs, rounds, warm_up=False)
+    wall = {k: t['wall'] for k, t in common.alternate_time(
+        fns, rounds, inputs, warm_up=False).items()}
     ref = min(wall.pop(('reference',)))
     for (p, m), t in wall.items():
       times[(p, m)] = t
@@ -367,8 +318,8 @@ def profile_parts(batch: int, seq: int, repeats: int = 5) -> List[Dict]:
         fns[(name, dtype)] = fn
     finally:
       tf_keras.mixed_precision.set_global_policy('float32')
-  wall = time_alternately({k: (lambda _, f=f: f()) for k, f in fns.items()},
-                          [None], repeats, warm_up=False)
+  wall = {k: t['wall'] for k, t in common.alternate_time(
+      fns, repeats, warm_up=False).items()}
   rows = []
   for name in dict.fromkeys(name for name, _ in fns):
     f32 = statistics.median(wall[(name, 'float32')]) * 1000
@@ -475,7 +426,7 @@ def main(argv):
             f'{load[2]:.2f}.\n')
     if FLAGS.notes:
       text += '\n' + FLAGS.notes.strip() + '\n'
-    common.write_section(DOCS, SECTION, text)
+    common.write_section(SECTION, text)
 
 
 if __name__ == '__main__':

@@ -740,8 +740,7 @@ def main(_):
     os.makedirs(images, exist_ok=True)
     for path in plots:
       shutil.copy(path, images)
-    common.write_section(os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'),
-                         SECTION, docs_section(results, s, load, wall))
+    common.write_section(SECTION, docs_section(results, s, load, wall))
 
 
 if __name__ == '__main__':

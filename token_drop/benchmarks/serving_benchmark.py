@@ -249,7 +249,7 @@ def main(_):
                f'{",".join(map(str, seqs))} --batch_sizes='
                f'{",".join(map(str, batches))} --repeats={f.repeats}')
     common.write_section(
-        os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'), '## Serving',
+        '## Serving',
         '## Serving\n\nExported SavedModels (`token_drop.tools.'
         'export_saved_model`) timed in a fresh process without this '
         'package; fastest of the calls, models alternating; speed-ups '

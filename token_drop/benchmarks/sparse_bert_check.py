@@ -291,8 +291,7 @@ accuracy near 0.8 is about 1.3 points.
 The settings tried before this one, and a dense control, are in the next
 section (written by hand, not by this script).
 """  # noqa: E501  (Markdown table and command lines, kept whole)
-  common.write_section(os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'),
-                         SECTION, text)
+  common.write_section(SECTION, text)
 
 
 if __name__ == '__main__':

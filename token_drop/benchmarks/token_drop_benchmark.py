@@ -35,8 +35,6 @@ import statistics
 from typing import Dict
 
 from absl import flags
-import numpy as np
-import tensorflow as tf
 
 from official.core import exp_factory
 # Registers the experiments with exp_factory.
@@ -104,22 +102,6 @@ def _task_config(s: Dict[str, int], token_drop: bool):
   return config
 
 
-def _inputs(s: Dict[str, int], seed: int):
-  rng = np.random.RandomState(seed)
-  b, seq, p = s['batch'], s['seq'], s['preds']
-  ids = rng.randint(999, VOCAB, size=(b, seq)).astype(np.int32)
-  ids[:, 0], ids[:, -1] = 101, 102
-  positions = np.sort(np.stack([rng.choice(np.arange(1, seq - 1), p, False)
-                                for _ in range(b)]), axis=1).astype(np.int32)
-  return dict(
-      input_word_ids=tf.constant(ids),
-      input_mask=tf.ones([b, seq], tf.int32),
-      input_type_ids=tf.zeros([b, seq], tf.int32),
-      masked_lm_positions=tf.constant(positions),
-      masked_lm_ids=tf.constant(np.take_along_axis(ids, positions, 1)),
-      masked_lm_weights=tf.ones([b, p], tf.float32))
-
-
 def _step_fn(config, jit: bool):
   """A compiled training step of the experiment's task and optimizer."""
   if isinstance(config.task, token_drop_masked_lm.TokenDropMaskedLMConfig):
@@ -134,7 +116,8 @@ def run(size: str, repeats: int, jit: bool) -> Dict[str, float]:
   s = SIZES[size]
   steps = {name: _step_fn(_task_config(s, name == 'token_drop'), jit)
            for name in ('bert', 'token_drop')}
-  inputs = [_inputs(s, seed) for seed in range(2)]
+  inputs = [common.masked_lm_inputs(s['batch'], s['seq'], s['preds'], seed,
+                                    VOCAB) for seed in range(2)]
   times = common.alternate_time(steps, repeats, inputs)
   wall = {name: t['wall'] for name, t in times.items()}
   cpu = {name: t['cpu'] for name, t in times.items()}

@@ -167,7 +167,35 @@ def _string_spec(name: str) -> tf.TensorSpec:
   return tf.TensorSpec(shape=[None], dtype=tf.string, name=name)
 
 
-class SentencePrediction(serving_modules.SentencePrediction):
+def _pack_texts(tokenizer: _TextTokenizer, texts, seq_length: int):
+  """Tokenizes [batch] strings (one segment each) and packs them."""
+  segments = [tf.cast(tokenizer.layer(t).merge_dims(1, -1), tf.int32)
+              for t in texts]
+  return _pack(tokenizer, segments, seq_length)
+
+
+class _TextSignatures:
+  """Signatures of `serve_text` and `tokenize` beside a tfm module's own.
+
+  Mixed in before a tfm serving module, which makes the signatures of the
+  other function keys; these two take `_text_specs()`.
+  """
+
+  def _text_specs(self) -> Dict[str, tf.TensorSpec]:
+    return dict(text=_string_spec('text'))
+
+  def get_inference_signatures(self, function_keys: Dict[str, str]):
+    own = {k: v for k, v in function_keys.items()
+           if k in ('serve_text', 'tokenize')}
+    signatures = dict(super().get_inference_signatures(
+        {k: v for k, v in function_keys.items() if k not in own}))
+    for key, name in own.items():
+      signatures[name] = getattr(self, key).get_concrete_function(
+          **self._text_specs())
+    return signatures
+
+
+class SentencePrediction(_TextSignatures, serving_modules.SentencePrediction):
   """tfm's sentence prediction module plus `serve_text` and `tokenize`."""
 
   @dataclasses.dataclass
@@ -183,15 +211,11 @@ class SentencePrediction(serving_modules.SentencePrediction):
     _track_variables_only(self)
     self.tokenizer = _TextTokenizer(params.vocab_file, params.lower_case)
 
-  def _segments(self, texts):
-    return [tf.cast(self.tokenizer.layer(t).merge_dims(1, -1), tf.int32)
-            for t in texts]
-
   @tf.function(autograph=False)
   def tokenize(self, text, text_b=None) -> Dict[str, tf.Tensor]:
     texts = [text] if text_b is None else [text, text_b]
-    return _pack(self.tokenizer, self._segments(texts),
-                 self.params.parse_sequence_length)
+    return _pack_texts(self.tokenizer, texts,
+                       self.params.parse_sequence_length)
 
   @tf.function(autograph=False)
   def serve_text(self, text, text_b=None) -> Dict[str, tf.Tensor]:
@@ -207,16 +231,6 @@ class SentencePrediction(serving_modules.SentencePrediction):
     if self.params.sentence_pair:
       specs['text_b'] = _string_spec('text_b')
     return specs
-
-  def get_inference_signatures(self, function_keys: Dict[str, str]):
-    own = {k: v for k, v in function_keys.items()
-           if k in ('serve_text', 'tokenize')}
-    signatures = dict(super().get_inference_signatures(
-        {k: v for k, v in function_keys.items() if k not in own}))
-    for key, name in own.items():
-      signatures[name] = getattr(self, key).get_concrete_function(
-          **self._text_specs())
-    return signatures
 
 
 def word_pieces(tokenizer: _TextTokenizer, text, seq_length: int):
@@ -265,7 +279,7 @@ def word_pieces(tokenizer: _TextTokenizer, text, seq_length: int):
   return kept_pieces, words, kept, first
 
 
-class Tagging(serving_modules.Tagging):
+class Tagging(_TextSignatures, serving_modules.Tagging):
   """tfm's tagging module plus `serve_text` (tags per whitespace word)."""
 
   @dataclasses.dataclass
@@ -313,16 +327,6 @@ class Tagging(serving_modules.Tagging):
     return dict(tag_ids=tag_ids, tags=tags, logits=logits,
                 words=words.to_tensor(''))
 
-  def get_inference_signatures(self, function_keys: Dict[str, str]):
-    own = {k: v for k, v in function_keys.items()
-           if k in ('serve_text', 'tokenize')}
-    signatures = dict(super().get_inference_signatures(
-        {k: v for k, v in function_keys.items() if k not in own}))
-    for key, name in own.items():
-      signatures[name] = getattr(self, key).get_concrete_function(
-          text=_string_spec('text'))
-    return signatures
-
 
 class Encoder(export_base.ExportModule):
   """An encoder, TF Hub BERT style: sequence and pooled outputs."""
@@ -354,9 +358,8 @@ class Encoder(export_base.ExportModule):
   @tf.function(autograph=False)
   def tokenize(self, text, text_b=None) -> Dict[str, tf.Tensor]:
     texts = [text] if text_b is None else [text, text_b]
-    segments = [tf.cast(self.tokenizer.layer(t).merge_dims(1, -1), tf.int32)
-                for t in texts]
-    return _pack(self.tokenizer, segments, self.params.parse_sequence_length)
+    return _pack_texts(self.tokenizer, texts,
+                       self.params.parse_sequence_length)
 
   @tf.function(autograph=False)
   def serve_text(self, text):
