@@ -17,6 +17,7 @@
 They live in the package, not in tests/, so that test modules import them by
 their package name (no sys.path changes and no test module importing
 another): `train_utils` runs train.py on tiny overrides from a repository
-checkout, `distribute` holds the suite's MirroredStrategy, and `hf_reference`
-is a plain-numpy Hugging Face BERT forward pass.
+checkout, `distribute` holds the suite's MirroredStrategy, `hf_reference` is a
+plain-numpy Hugging Face BERT forward pass, and `tiers` splits parametrized
+cases between the fast (`-m "not slow"`) and slow tiers.
 """
