@@ -240,9 +240,10 @@ def _save_and_load(model, path):
   return tf_keras.models.load_model(path)
 
 
-# SavedModel exports trace every call signature: one encoder in the fast
-# tier (token_drop's export has its own test below), all of them in CI.
-@pytest.mark.parametrize('name', tiers.first_fast(sorted(ENCODERS)))
+# Two exports per encoder (~8 CPU-s each): CI only. The fast tier keeps the
+# SavedModel tests below.
+@pytest.mark.slow
+@pytest.mark.parametrize('name', sorted(ENCODERS))
 def test_keras_model_saves_and_loads(tmp_path, name):
   """tfm's test_serialize_deserialize: SavedModel and Keras v3 formats."""
   # A named activation: BertEncoderV2's default is a lambda, which neither
