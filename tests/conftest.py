@@ -20,8 +20,11 @@ without a GPU; single-device code keeps using /cpu:0.
 
 Helpers shared by test modules live in `token_drop.testing` (imported by
 package name: no test module imports another, and nothing here changes
-sys.path). Tests that start a process or train more than a few steps are
-marked `slow` (pytest.ini); `python -m pytest -q -m "not slow"` skips them.
+sys.path). Tests that start a process, train more than a few steps,
+compile an encoder with XLA or export a SavedModel are marked `slow`
+(pytest.ini); `python -m pytest -q -m "not slow"` skips them, and
+`token_drop.testing.tiers` keeps the first case of such parametrized tests
+in that quick tier.
 """
 
 import pytest

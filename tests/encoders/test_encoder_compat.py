@@ -33,6 +33,7 @@ import tf_keras
 from official.nlp.modeling import networks
 from token_drop.encoders import narrow_bert
 from token_drop.encoders import token_drop_bert
+from token_drop.testing import tiers
 
 VOCAB = 57
 SEQ = 12
@@ -239,6 +240,9 @@ def _save_and_load(model, path):
   return tf_keras.models.load_model(path)
 
 
+# Two exports per encoder (~8 CPU-s each): CI only. The fast tier keeps the
+# SavedModel tests below.
+@pytest.mark.slow
 @pytest.mark.parametrize('name', sorted(ENCODERS))
 def test_keras_model_saves_and_loads(tmp_path, name):
   """tfm's test_serialize_deserialize: SavedModel and Keras v3 formats."""
@@ -271,7 +275,9 @@ def _serving_module(encoder):
   return module
 
 
-@pytest.mark.parametrize('name', sorted(ENCODERS))
+# SavedModel exports trace every call signature: one encoder in the fast
+# tier (token_drop's export has its own test below), all of them in CI.
+@pytest.mark.parametrize('name', tiers.first_fast(sorted(ENCODERS)))
 def test_tf_saved_model_of_encoder_and_serving_module(tmp_path, name):
   encoder = ENCODERS[name]()
   data = _inputs(seed=9)
@@ -309,7 +315,8 @@ def test_token_drop_saved_model_holds_no_importance_table(tmp_path):
 
 
 @pytest.mark.parametrize('precision', ['mixed_bfloat16', 'mixed_float16'])
-@pytest.mark.parametrize('norm_first', [False, True])
+# Post-LN in the fast tier; pre-LN (norm_first) in CI only.
+@pytest.mark.parametrize('norm_first', tiers.first_fast([False, True]))
 @pytest.mark.parametrize('name', sorted(ENCODERS))
 def test_mixed_precision(policy, precision, name, norm_first):
   """Every encoder and mode runs under both policies, close to float32."""

@@ -121,6 +121,8 @@ def test_config_round_trip():
   assert clone.get_config()['final_layer_norm'] is True
 
 
+# An XLA compile takes seconds to minutes on a loaded 2-core CPU.
+@pytest.mark.slow
 def test_compiles_under_xla_in_mixed_bfloat16():
   performance.set_mixed_precision_policy(tf.bfloat16)
   try:
@@ -199,6 +201,9 @@ def test_output_range_normalises_the_kept_positions():
       rtol=1e-5, atol=1e-5)
 
 
+# A SavedModel export traces every call signature (tests/encoders/
+# test_encoder_compat.py exports in the fast tier).
+@pytest.mark.slow
 def test_classifier_with_the_encoder_exports_a_saved_model(tmp_path):
   from official.nlp.modeling import models  # pylint: disable=g-import-not-at-top
   encoder = pre_ln_bert.PreLNBertEncoder(inner_activation='relu', **TINY)

@@ -207,6 +207,8 @@ def test_training_drops_only_inside_token_dropping(tmp_path):
   assert 'token_drop_kept_positions' not in td(inputs, training=True)
 
 
+# An XLA compile takes seconds to minutes on a loaded 2-core CPU.
+@pytest.mark.slow
 def test_xla_jit_matches_graph(tmp_path):
   _, td = _pair(tmp_path, keep_k=6)
   td.token_importance.table.assign(

@@ -25,6 +25,7 @@ from official.nlp.configs import encoders
 from token_drop.layers import pruning
 from token_drop.tasks import pruning as pruning_tasks
 from token_drop.testing import distribute
+from token_drop.testing import tiers
 
 
 def tiny_task(**pruning_overrides):
@@ -91,7 +92,8 @@ def test_bad_config_value_is_named():
     tiny_task(kernel_patterns=['nothing_like_this']).build_model()
 
 
-@pytest.mark.parametrize('scope', ['per_matrix', 'global'])
+# Each case traces a train step: 'global' in CI only.
+@pytest.mark.parametrize('scope', tiers.first_fast(['per_matrix', 'global']))
 def test_exact_target_sparsity_at_end_step(scope):
   task = tiny_task(target_sparsity=0.75, end_step=4, frequency=2, scope=scope)
   model = task.build_model()
@@ -191,6 +193,8 @@ def test_optimizer_slots_fail_loudly_when_a_kernel_has_none():
   assert len(pruning.optimizer_slots(sgd, kernel)) == 1  # Its momentum.
 
 
+# Traces a train step with a second optimizer (~6 CPU-s): CI only.
+@pytest.mark.slow
 def test_new_style_adamw_keeps_pruned_weights_and_moments_zero():
   task = tiny_task(target_sparsity=0.5, end_step=1, frequency=1)
   model = task.build_model()
@@ -210,6 +214,9 @@ def test_new_style_adamw_keeps_pruned_weights_and_moments_zero():
       assert np.any(slot.numpy()[~pruned] != 0)
 
 
+# A MirroredStrategy train step (~9 CPU-s): CI only;
+# tests/layers/test_token_importance.py keeps a mirrored test in the fast tier.
+@pytest.mark.slow
 def test_mirrored_strategy_masks_identical_on_both_replicas():
   strategy = distribute.two_cpu_mirrored_strategy()
   task = tiny_task(target_sparsity=0.6, end_step=3, frequency=1)

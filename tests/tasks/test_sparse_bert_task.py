@@ -275,6 +275,9 @@ def _losses_of(task, student, x, jit_compile):
   return tf.function(losses, jit_compile=jit_compile)(x), dtypes[0]
 
 
+# XLA compiles of a student and a teacher take seconds to minutes on a
+# loaded 2-core CPU.
+@pytest.mark.slow
 def test_default_losses_compile_with_xla_in_mixed_bfloat16():
   x = batch()
   reference_task = sparse_bert.DistilledSentencePredictionTask(

@@ -18,6 +18,8 @@ They live in the package, not in tests/, so that test modules import them by
 their package name (no sys.path changes and no test module importing
 another): `train_utils` runs train.py on tiny overrides from a repository
 checkout, `distribute` holds the suite's MirroredStrategy, `hf_reference`
-is a plain-numpy Hugging Face BERT forward pass, and `tiny_experiments`
-shrinks every registered experiment to a tiny model and makes its batches.
+is a plain-numpy Hugging Face BERT forward pass, `tiny_experiments` shrinks
+every registered experiment to a tiny model and makes its batches, and
+`tiers` splits parametrized cases between the fast (`-m "not slow"`) and
+slow tiers.
 """
