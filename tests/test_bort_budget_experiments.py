@@ -81,6 +81,7 @@ def test_bort_distills_from_a_pretrained_teacher(tmp_path):
   assert 'cls_accuracy=' in result.stdout
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_bort_parameter_counts_of_the_docstring():
   # experiments/bort.py: 55.9M encoder parameters, 31.8M of them embeddings
   # (tables + their layer norm), 23.1M in the layers, 1.0M in the pooler.

@@ -269,6 +269,7 @@ _TRAIN_CASES = {
 
 
 @pytest.mark.parametrize('case', list(_TRAIN_CASES))
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_train_mistake_is_one_error_line(tmp_path, capsys, case):
   kwargs, model_dir, expected = _TRAIN_CASES[case](tmp_path)
   model_dir = model_dir or _model_dir(tmp_path)
@@ -277,6 +278,7 @@ def test_train_mistake_is_one_error_line(tmp_path, capsys, case):
   assert _snapshot(model_dir) == before
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_partial_init_checkpoint_is_allowed_when_asked(tmp_path):
   encoder = encoders.build_encoder(encoders.EncoderConfig(
       type='bert', bert=encoders.BertEncoderConfig(

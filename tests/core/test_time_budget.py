@@ -267,6 +267,7 @@ def test_first_loop_extrapolates_with_the_default_pace():
   assert float(clock.seconds_at(3)) == pytest.approx(1350.0)
 
 
+@pytest.mark.slow  # Among the costliest of the quick tier (5-15 CPU-s).
 def test_first_loop_of_a_fresh_run_trains(monkeypatch):
   monkeypatch.chdir(tu.REPO_ROOT)
   params = _params(budget_hours=1.0)

@@ -54,6 +54,7 @@ def vocab_file(text, tmp_path_factory):
   return str(path), vocab
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_layout_and_size(vocab_file):
   _, vocab = vocab_file
   assert len(vocab) == 300 and len(set(vocab)) == 300
@@ -105,6 +106,7 @@ def _reference_counts(path, do_lower_case=True, max_lines=0):
   return dict(learner.count_words(words))
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_count_words_matches_tensorflow_text(text):
   path, _ = text
   assert build_vocab.count_words([path]) == _reference_counts(path)

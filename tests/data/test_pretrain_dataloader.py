@@ -121,6 +121,7 @@ def _text_config(**kwargs):
   return pretrain_dataloader.PretrainDataConfig(**values)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_text_loader_shapes_and_specials():
   params = _text_config()
   batches = list(pretrain_dataloader.PretrainDataLoader(params).load().take(3))
@@ -160,6 +161,7 @@ def test_text_loader_rejects_nsp_and_bad_vocab(tmp_path):
     pretrain_dataloader.PretrainDataLoader(_text_config(input_format='csv'))
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_text_loader_shards_by_file(tmp_path):
   """With as many files as input pipelines, each pipeline reads whole files."""
   words = {'a': 'apple', 'b': 'river'}

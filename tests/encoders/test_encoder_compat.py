@@ -95,6 +95,7 @@ def policy():
 
 
 @pytest.mark.parametrize('name', sorted(ENCODERS))
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_network_creation_with_symbolic_inputs(name):
   encoder = ENCODERS[name]()
   word_ids = tf_keras.Input(shape=(SEQ,), dtype=tf.int32)
@@ -126,6 +127,7 @@ def test_network_creation_with_symbolic_inputs(name):
 
 @pytest.mark.parametrize('embedding_width', [None, 16])
 @pytest.mark.parametrize('training', [False, True])
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_token_drop_output_range_call_argument(tmp_path, training,
                                                embedding_width):
   encoder = _token_drop(embedding_width=embedding_width)
@@ -149,6 +151,7 @@ def test_token_drop_output_range_call_argument(tmp_path, training,
   assert out['sequence_output'].shape.as_list() == [None, 1, HIDDEN]
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_token_drop_output_range_while_dropping(tmp_path):
   encoder = _token_drop()
   _with_bert_weights(encoder, tmp_path)
@@ -215,6 +218,7 @@ def test_dense_inputs_without_support_are_reported(name):
 
 
 @pytest.mark.parametrize('name', sorted(ENCODERS))
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_get_config_from_config_and_json(name):
   encoder = ENCODERS[name](inner_activation='relu',
                            initializer='glorot_uniform', embedding_width=16)
@@ -278,6 +282,7 @@ def _serving_module(encoder):
 # SavedModel exports trace every call signature: one encoder in the fast
 # tier (token_drop's export has its own test below), all of them in CI.
 @pytest.mark.parametrize('name', tiers.first_fast(sorted(ENCODERS)))
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_tf_saved_model_of_encoder_and_serving_module(tmp_path, name):
   encoder = ENCODERS[name]()
   data = _inputs(seed=9)
@@ -293,6 +298,7 @@ def test_tf_saved_model_of_encoder_and_serving_module(tmp_path, name):
   np.testing.assert_allclose(served.serve(data), want, atol=1e-5)
 
 
+@pytest.mark.slow  # Among the costliest of the quick tier (5-15 CPU-s).
 def test_token_drop_saved_model_holds_no_importance_table(tmp_path):
   """Export for inference: BertEncoderV2's variables, no table, no dropping.
 
@@ -318,6 +324,7 @@ def test_token_drop_saved_model_holds_no_importance_table(tmp_path):
 # Post-LN in the fast tier; pre-LN (norm_first) in CI only.
 @pytest.mark.parametrize('norm_first', tiers.first_fast([False, True]))
 @pytest.mark.parametrize('name', sorted(ENCODERS))
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_mixed_precision(policy, precision, name, norm_first):
   """Every encoder and mode runs under both policies, close to float32."""
   inputs = _inputs(seed=11)

@@ -216,6 +216,7 @@ def test_xla_matches_eager_at_the_cls_position(tmp_path):
   np.testing.assert_allclose(jitted, want['narrow_output'], atol=1e-4)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_checkpoints_convert_both_ways(tmp_path):
   inputs = _inputs(seed=4)
   # Narrow -> BERT: the narrow model with all layers full length is BERT.

@@ -94,6 +94,7 @@ def test_bad_config_value_is_named():
 
 # Each case traces a train step: 'global' in CI only.
 @pytest.mark.parametrize('scope', tiers.first_fast(['per_matrix', 'global']))
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_exact_target_sparsity_at_end_step(scope):
   task = tiny_task(target_sparsity=0.75, end_step=4, frequency=2, scope=scope)
   model = task.build_model()
@@ -113,6 +114,7 @@ def test_exact_target_sparsity_at_end_step(scope):
     assert np.all(kernel.numpy()[mask.numpy() == 0] == 0)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_pruned_weights_and_adam_moments_stay_zero_under_large_gradients():
   task = tiny_task(target_sparsity=0.5, end_step=1, frequency=1)
   model = task.build_model()
@@ -149,6 +151,7 @@ def test_masked_gradients_alone_keep_zero_moments_from_moving_weights():
   assert np.all(kernel.numpy()[pruned] == 0)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_kernels_and_moments_are_remasked_only_on_update_steps():
   # Mask updates after steps 2 and 4 (optimizer iterations), not after 3.
   task = tiny_task(target_sparsity=0.5, end_step=4, frequency=2)
@@ -245,6 +248,7 @@ def test_mirrored_strategy_masks_identical_on_both_replicas():
       assert np.all(value.numpy()[first == 0] == 0)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_masks_are_saved_and_restored_with_the_model(tmp_path):
   task = tiny_task(target_sparsity=0.5, end_step=1, frequency=1)
   model = task.build_model()
@@ -293,6 +297,7 @@ def _float16_step(task, model, optimizer):
   return tf.function(lambda x: task.train_step(x, model, optimizer, metrics))
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_pruning_sees_through_a_loss_scale_optimizer_in_mixed_float16():
   """tfm's float16 optimizer, a LossScaleOptimizer: masks, slots, re-masking."""
   tf_keras.mixed_precision.set_global_policy('mixed_float16')
@@ -324,6 +329,7 @@ def test_pruning_sees_through_a_loss_scale_optimizer_in_mixed_float16():
       inner.get_slot(kernel, name).ref() for name in ('m', 'v')]
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_pruning_keeps_the_loss_scaling_of_a_loss_scale_optimizer():
   """Through the masking wrapper the loss is still scaled: an overflowing
   scale makes the float16 gradients infinite, so the update is skipped and
@@ -343,6 +349,7 @@ def test_pruning_keeps_the_loss_scaling_of_a_loss_scale_optimizer():
   np.testing.assert_array_equal(embeddings.numpy(), before)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_loop_logs_report_scheduled_and_achieved_sparsity():
   """What tfm's trainer hands to TensorBoard and orbit's console line."""
   # Registers the experiments with exp_factory.

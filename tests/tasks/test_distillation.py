@@ -177,6 +177,7 @@ def test_missing_teacher_checkpoint_is_an_error(tmp_path):
     _task(str(tmp_path / 'no_such_dir')).build_model()
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_untrained_teacher_only_when_allowed(tmp_path):
   task = _task(str(tmp_path / 'none'), allow_untrained=True)
   task.build_model()
@@ -184,6 +185,7 @@ def test_untrained_teacher_only_when_allowed(tmp_path):
   assert not task.teacher.trainable_variables
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_teacher_checkpoint_of_other_shape_is_an_error(tmp_path):
   _, path = _save_student(_task(allow_untrained=True), str(tmp_path / 'c'))
   with pytest.raises(distillation.TeacherCheckpointError,
@@ -191,6 +193,7 @@ def test_teacher_checkpoint_of_other_shape_is_an_error(tmp_path):
     _task(path, teacher_hidden=48).build_model()
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_teacher_from_a_tfm_model_dir_layout(tmp_path):
   # tfm's own driver saves the pretrainer under `model`, not at the top.
   source = _task(allow_untrained=True).build_model()
@@ -232,6 +235,7 @@ def test_default_teacher_term_is_bort_code_on_the_masked_slots(tmp_path):
                              rtol=1e-5)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_student_equal_to_teacher_has_zero_distillation_loss(tmp_path):
   source, path = _save_student(_task(allow_untrained=True),
                                str(tmp_path / 'c'))
@@ -250,6 +254,7 @@ def test_student_equal_to_teacher_has_zero_distillation_loss(tmp_path):
   np.testing.assert_allclose(float(total), 0.1 * mlm, rtol=1e-5)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_teacher_runs_in_inference_mode(tmp_path):
   _, path = _save_student(_task(allow_untrained=True), str(tmp_path / 'c'))
   task = _task(path, teacher_dropout=0.5)

@@ -119,10 +119,15 @@ def restore_float32_policy():
   tf_keras.mixed_precision.set_global_policy('float32')
 
 
+# The quick tier keeps one case (the main method in bfloat16); CI runs all.
+FAST_CASE = ('token_drop_bert/pretraining', 'bfloat16')
+
+
 def _params(names, policies):
   for name in names:
     for dtype in policies:
-      yield pytest.param(name, dtype, id=f'{name}-{dtype}')
+      marks = () if (name, dtype) == FAST_CASE else pytest.mark.slow
+      yield pytest.param(name, dtype, id=f'{name}-{dtype}', marks=marks)
 
 
 @pytest.mark.parametrize('experiment,dtype',

@@ -151,6 +151,7 @@ def test_token_classifier_without_positions_matches_labelled_run(mode):
   assert np.isfinite(float(loss))
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_predictions_are_written_next_to_the_original_words(tmp_path):
   vocab = tmp_path / 'vocab.txt'
   vocab.write_text('\n'.join(['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'the',

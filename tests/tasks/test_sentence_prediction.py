@@ -59,6 +59,7 @@ def save_fine_tuned(tmp_path):
 
 
 @pytest.mark.parametrize('cls', list(TASKS))
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_init_classifier_restores_encoder_and_head(tmp_path, cls):
   source = save_fine_tuned(tmp_path)
   c = task_config(cls)
@@ -94,6 +95,7 @@ def test_without_init_classifier_only_the_encoder_is_restored(tmp_path):
   assert np.abs(model(inputs()).numpy() - source(inputs()).numpy()).max() > 1e-3
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_init_classifier_rejects_an_encoder_only_checkpoint(tmp_path):
   encoder = sentence_prediction.SentencePredictionTask(
       task_config()).build_model().checkpoint_items['encoder']

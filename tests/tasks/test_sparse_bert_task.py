@@ -71,6 +71,7 @@ def _softmax(x):
 
 @pytest.mark.parametrize('attention_target, logits_loss', [
     ('scores', 'soft_cross_entropy'), ('probabilities', 'kl')])
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_losses_zero_when_student_equals_teacher_and_positive_otherwise(
     attention_target, logits_loss):
   task = sparse_bert.DistilledSentencePredictionTask(config(
@@ -111,6 +112,7 @@ def _numpy_scores(block, hidden, mask):
   return scores - 10000.0 * (1 - mask[:, None, None, :])
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_attention_scores_are_the_blocks_pre_softmax_scores():
   task = sparse_bert.DistilledSentencePredictionTask(config(sparse=False))
   student = task.build_model()
@@ -139,6 +141,7 @@ def test_bad_distillation_choice_is_a_config_error():
           config(sparse=False, **{key: value}))
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_default_losses_are_the_references_with_layer_map():
   # SparseBERT's task_distill (TinyBERT's): scores with entries <= -1e2
   # zeroed, MSE over every entry; soft cross-entropy over batch x classes.
@@ -173,6 +176,7 @@ def test_default_losses_are_the_references_with_layer_map():
                              rtol=1e-5)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_earlier_losses_as_options_with_layer_map():
   task = sparse_bert.DistilledSentencePredictionTask(
       config(student_layers=2, teacher_layers=4, sparse=False,
@@ -204,6 +208,7 @@ def test_earlier_losses_as_options_with_layer_map():
                              atol=1e-7)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_teacher_runs_without_dropout_and_is_frozen():
   task = sparse_bert.DistilledSentencePredictionTask(config(sparse=False))
   task.build_model()
@@ -214,6 +219,7 @@ def test_teacher_runs_without_dropout_and_is_frozen():
   np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_mismatched_teacher_is_rejected():
   c = config(sparse=False)
   c.teacher.model.encoder = encoder(hidden=24)
@@ -227,6 +233,7 @@ def test_mismatched_teacher_is_rejected():
     sparse_bert.DistilledSentencePredictionTask(c).build_model()
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_teacher_restored_from_a_classifier_checkpoint(tmp_path):
   source = sparse_bert.DistilledSentencePredictionTask(config(sparse=False))
   trained = source.build_model()
@@ -242,6 +249,7 @@ def test_teacher_restored_from_a_classifier_checkpoint(tmp_path):
                              trained(x, training=False).numpy(), atol=1e-6)
 
 
+@pytest.mark.slow  # Among the costliest of the quick tier (5-15 CPU-s).
 def test_sparse_bert_train_steps_prune_and_reduce_the_loss():
   c = config()
   c.pruning.override(dict(target_sparsity=0.5, end_step=4, frequency=2))
@@ -318,6 +326,7 @@ def _loss_scale_step(optimizer):
   return before, [v.numpy() for v in model.trainable_variables]
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_distillation_step_is_the_same_under_a_loss_scale():
   before, plain = _loss_scale_step(tf_keras.optimizers.SGD(0.1))
   before_scaled, scaled = _loss_scale_step(
@@ -332,6 +341,7 @@ def test_distillation_step_is_the_same_under_a_loss_scale():
   assert moved > len(before) // 2
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_overflowing_loss_scale_skips_the_step_and_lowers_the_scale():
   # Proves the loss is scaled before the backward pass (as in tfm's
   # train_step): scaled by 2**127 the gradients overflow, so a dynamic

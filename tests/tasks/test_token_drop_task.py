@@ -108,6 +108,7 @@ def test_shared_task_losses_match_tfm():
   assert isinstance(task, masked_lm.MaskedLMTask)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_train_step_updates_table_once_per_id_ignoring_padding():
   task, model = _build()
   table = model.encoder_network.token_importance.table
@@ -146,6 +147,7 @@ def test_validation_never_updates_the_table():
   assert 'token_drop_kept_positions' not in model(_batch(3), training=False)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_table_is_saved_and_restored_with_the_model(tmp_path):
   task, model = _build()
   table = model.encoder_network.token_importance.table
@@ -158,6 +160,7 @@ def test_table_is_saved_and_restored_with_the_model(tmp_path):
       restored.encoder_network.token_importance.table.numpy(), table.numpy())
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_init_checkpoint_from_plain_bert_pretrainer(tmp_path):
   config = _config()
   bert_config = exp_factory.get_exp_config('bert/pretraining').task
@@ -181,6 +184,7 @@ def test_init_checkpoint_from_plain_bert_pretrainer(tmp_path):
   assert (model.encoder_network.token_importance.table.numpy() == 10.0).all()
 
 
+@pytest.mark.slow  # Among the costliest of the quick tier (5-15 CPU-s).
 def test_mirrored_replicas_end_each_step_with_identical_tables():
   strategy = distribute.two_cpu_mirrored_strategy()
   with strategy.scope():
@@ -233,6 +237,7 @@ def test_drop_stats_by_hand():
       (2 + 5 + 7) / 3)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_fine_tuning_task_on_token_drop_encoder_config_never_drops(tmp_path):
   """A fine-tuning task built from a token-dropping params.yaml's encoder."""
   encoder = _config(keep_k=SEQ * 2, seq_length=SEQ * 2).model.encoder
@@ -287,6 +292,7 @@ def _upstream_style_pretrainer(config, values, vocab=VOCAB):
 
 
 @pytest.mark.parametrize('layout', ['checkpoint_items', 'model_dir'])
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_init_checkpoint_restores_upstream_importance_table(tmp_path, layout):
   config = _config()
   values = np.random.RandomState(7).uniform(0, 9, VOCAB).astype(np.float32)
@@ -307,6 +313,7 @@ def test_init_checkpoint_restores_upstream_importance_table(tmp_path, layout):
       upstream.encoder_network.get_embedding_table().numpy())
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_init_checkpoint_restores_this_packages_table(tmp_path):
   task, model = _build()
   values = np.random.RandomState(8).uniform(0, 9, VOCAB).astype(np.float32)
@@ -321,6 +328,7 @@ def test_init_checkpoint_restores_this_packages_table(tmp_path):
       fresh.encoder_network.token_importance.table.numpy(), values)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_init_checkpoint_table_of_another_vocabulary_is_a_config_error(
     tmp_path):
   config = _config()
@@ -335,6 +343,7 @@ def test_init_checkpoint_table_of_another_vocabulary_is_a_config_error(
     task.initialize(model)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_masked_lm_step_scales_the_loss_too():
   task, model = _build()
   before = [v.numpy() for v in model.trainable_variables]

@@ -110,6 +110,7 @@ def test_import_matches_numpy_reference(tmp_path, act):
   np.testing.assert_allclose(logits.numpy(), ref_logits, atol=1e-3, rtol=1e-4)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_export_then_import_round_trip(tmp_path):
   tensors = hf_reference.random_bert(TINY, seed=3)
   hf_dir = write_hf_dir(str(tmp_path / 'hf'), TINY, tensors)
@@ -141,6 +142,7 @@ def test_export_then_import_round_trip(tmp_path):
                                   second.get_tensor(name), err_msg=name)
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_import_bertmodel_without_prefix_or_head(tmp_path):
   config = dict(TINY, architectures=['BertModel'])
   tensors = hf_reference.random_bert(config, prefix='', with_mlm=False)
@@ -245,6 +247,7 @@ def test_cli_round_trip_and_error(tmp_path):
   assert "hidden_act='swish' is not supported" in result.stderr
 
 
+@pytest.mark.slow  # Quick-tier budget: over 1.2 CPU-s.
 def test_export_can_take_the_pooler_of_the_nsp_head(tmp_path):
   hf_dir = write_hf_dir(str(tmp_path / 'hf'), TINY,
                         hf_reference.random_bert(TINY))
