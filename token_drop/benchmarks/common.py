@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+from experiments import common as experiments_common
 from official.modeling import optimization
 
 # The repository checkout; the scripts' --update_docs write DOCS there.
@@ -60,8 +61,9 @@ def train_step_fn(task, optimizer_config, jit: bool = False):
   return step
 
 
-def masked_lm_inputs(batch: int, seq: int, preds: int, seed: int,
-                     vocab_size: int = 30522) -> Dict[str, tf.Tensor]:
+def masked_lm_inputs(
+    batch: int, seq: int, preds: int, seed: int,
+    vocab_size: int = experiments_common.VOCAB_SIZE) -> Dict[str, tf.Tensor]:
   """A random masked-LM batch of full sequences (no padding).
 
   Args:
